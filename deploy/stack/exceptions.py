@@ -1,0 +1,15 @@
+"""Errors of the local stack; each message tells the user what to do."""
+
+from streaming.exceptions import UndertowError
+
+
+class StackError(UndertowError):
+    """A stack command could not do what it was asked."""
+
+
+class MissingToolError(StackError):
+    """A system tool the stack needs (Java, Maven, apt-get) is not there."""
+
+
+class PortInUseError(StackError):
+    """A port the stack needs is held by a process the stack did not start."""

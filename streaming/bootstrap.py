@@ -1,0 +1,71 @@
+"""Create the application's Kafka topics and Elasticsearch index templates if absent."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from elasticsearch import ApiError, TransportError
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from streaming.clients import elasticsearch_client, kafka_python_kwargs
+from streaming.exceptions import BootstrapError
+from streaming.indices import index_templates
+from streaming.settings import Settings
+from streaming.topics import all_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BootstrapReport:
+    """What bootstrap created (names that already existed are not listed)."""
+
+    topics_created: list[str] = field(default_factory=list)
+    templates_written: list[str] = field(default_factory=list)
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create missing topics with the configured partitions; return the names created."""
+    kafka = settings.kafka
+    try:
+        admin = KafkaAdminClient(**kafka_python_kwargs(kafka), request_timeout_ms=30000)
+    except KafkaError as exc:
+        raise BootstrapError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc}") from exc
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in all_topics(kafka.topics) if t not in existing]
+        created = []
+        for name in missing:
+            topic = NewTopic(name, kafka.partitions, kafka.replication_factor)
+            try:
+                admin.create_topics([topic])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass  # another process created it between list and create
+        return created
+    except KafkaError as exc:
+        raise BootstrapError(f"cannot create Kafka topics: {exc}") from exc
+    finally:
+        admin.close()
+
+
+def ensure_index_templates(settings: Settings) -> list[str]:
+    """Write the index templates (idempotent: same body, same result); return their names."""
+    es = elasticsearch_client(settings.elasticsearch)
+    try:
+        for name, body in index_templates().items():
+            es.indices.put_index_template(name=name, **body)
+        return list(index_templates())
+    except (ApiError, TransportError) as exc:
+        raise BootstrapError(f"cannot write Elasticsearch index templates: {exc}") from exc
+    finally:
+        es.close()
+
+
+def bootstrap(settings: Settings) -> BootstrapReport:
+    """Ensure topics and index templates; safe to call on every start."""
+    report = BootstrapReport(ensure_topics(settings), ensure_index_templates(settings))
+    log.info("bootstrap done", extra={"topics_created": report.topics_created})
+    return report

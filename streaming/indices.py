@@ -1,0 +1,85 @@
+"""Elasticsearch index names and index templates: the one module that spells them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DOCS_INDEX = "undertow-docs"
+ALERTS_INDEX = "undertow-alerts"
+
+_KEYWORD = {"type": "keyword"}
+_FLOAT = {"type": "float"}
+_DATE = {"type": "date"}
+
+_PROBS = {"properties": {"negative": _FLOAT, "neutral": _FLOAT, "positive": _FLOAT}}
+
+DOCS_MAPPINGS: dict[str, Any] = {
+    # Unknown fields stay in _source but are not indexed: a feed cannot blow up the mapping.
+    "dynamic": False,
+    "properties": {
+        "id": _KEYWORD,
+        "text": {"type": "text"},
+        "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
+        "source": _KEYWORD,
+        "source_name": _KEYWORD,
+        "published_at": _DATE,
+        "url": _KEYWORD,
+        "author": _KEYWORD,
+        "lang": _KEYWORD,
+        "tickers": _KEYWORD,
+        "sentiment": {
+            "properties": {"label": _KEYWORD, "score": _FLOAT, "probs": _PROBS},
+        },
+        "topic": {"properties": {"label": _KEYWORD, "confidence": _FLOAT}},
+        "fingerprint": _KEYWORD,
+        "duplicate_of": _KEYWORD,
+        "model": {"properties": {"name": _KEYWORD, "version": _KEYWORD}},
+        "scored_at": _DATE,
+        "latency_ms": _FLOAT,
+    },
+}
+
+_WINDOW_STATS = {
+    "properties": {
+        "total": {"type": "long"},
+        "negative": {"type": "long"},
+        "negative_share": _FLOAT,
+        "mean_score": _FLOAT,
+    }
+}
+
+ALERTS_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "id": _KEYWORD,
+        "rule": _KEYWORD,
+        "scope": {"properties": {"kind": _KEYWORD, "value": _KEYWORD}},
+        "severity": _KEYWORD,
+        "state": _KEYWORD,
+        "started_at": _DATE,
+        "fired_at": _DATE,
+        "resolved_at": _DATE,
+        "current": _WINDOW_STATS,
+        "baseline": _WINDOW_STATS,
+        "thresholds_version": {"type": "integer"},
+        "model_version": _KEYWORD,
+        "examples": {"type": "object", "enabled": False},
+        "kibana_url": {"type": "keyword", "index": False},
+    },
+}
+
+
+def index_templates() -> dict[str, dict[str, Any]]:
+    """Composable index templates by name, ready for ``indices.put_index_template``."""
+    return {
+        DOCS_INDEX: {
+            "index_patterns": [f"{DOCS_INDEX}*"],
+            "template": {"settings": {"number_of_replicas": 0}, "mappings": DOCS_MAPPINGS},
+            "priority": 200,
+        },
+        ALERTS_INDEX: {
+            "index_patterns": [f"{ALERTS_INDEX}*"],
+            "template": {"settings": {"number_of_replicas": 0}, "mappings": ALERTS_MAPPINGS},
+            "priority": 200,
+        },
+    }

@@ -1,0 +1,208 @@
+"""The one frozen settings object: YAML file + ``UNDERTOW_*`` environment, validated at start.
+
+Environment variables override the file; nested keys use ``__``, e.g.
+``UNDERTOW_STACK__KAFKA_PORT=19092`` or ``UNDERTOW_KAFKA__SASL_PASSWORD=...``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from streaming.exceptions import ConfigError
+
+CONFIG_ENV = "UNDERTOW_CONFIG"
+LOOPBACK = "127.0.0.1"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TopicNames(_Section):
+    """Kafka topic names; the defaults are the product's contract (see ARCHITECTURE.md)."""
+
+    news: str = "undertow.news"
+    social: str = "undertow.social"
+    scored: str = "undertow.scored"
+    alerts: str = "undertow.alerts"
+    dlq: str = "undertow.dlq"
+
+
+class KafkaSettings(_Section):
+    """Kafka client settings, passed through to kafka-python and aiokafka."""
+
+    bootstrap_servers: str = f"{LOOPBACK}:9092"
+    client_id: str = "undertow"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_check_hostname: bool = True
+    partitions: int = Field(default=3, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=16)
+    topics: TopicNames = TopicNames()
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not self.sasl_mechanism:
+            raise ValueError("sasl_mechanism is required when security_protocol is SASL_*")
+        return self
+
+
+class ElasticsearchSettings(_Section):
+    """Elasticsearch client settings, passed through to elasticsearch-py."""
+
+    hosts: list[str] = Field(default_factory=lambda: [f"http://{LOOPBACK}:9200"], min_length=1)
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    ca_certs: Path | None = None
+    verify_certs: bool = True
+    request_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class RedisSettings(_Section):
+    """Redis client settings, passed through to redis-py."""
+
+    url: str = f"redis://{LOOPBACK}:6379/0"
+    username: str | None = None
+    password: SecretStr | None = None
+    ssl_ca_certs: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    socket_timeout_s: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _url_scheme(self) -> RedisSettings:
+        if not self.url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("url must start with redis://, rediss:// or unix://")
+        return self
+
+
+class StackSettings(_Section):
+    """The local, Docker-free stack started by ``undertow stack up``."""
+
+    home: Path = Path(".undertow")
+    java_home: Path | None = None
+    start_timeout_s: float = Field(default=240.0, gt=0)
+    kafka_version: str = "4.1.1"
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    kafka_heap: str = Field(default="512m", pattern=r"^\d+[kmgKMG]$")
+    elasticsearch_version: str = Field(default="8.19.4", pattern=r"^8\.\d+\.\d+$")
+    elasticsearch_port: int = Field(default=9200, ge=1, le=65535)
+    elasticsearch_transport_port: int = Field(default=9300, ge=1, le=65535)
+    elasticsearch_heap: str = Field(default="512m", pattern=r"^\d+[kmgKMG]$")
+    elasticsearch_user: str = "undertow-es"
+    redis_port: int = Field(default=6379, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> StackSettings:
+        ports = [
+            self.kafka_port,
+            self.kafka_controller_port,
+            self.elasticsearch_port,
+            self.elasticsearch_transport_port,
+            self.redis_port,
+        ]
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"stack ports must be distinct, got {ports}")
+        return self
+
+
+class Settings(BaseSettings):
+    """Everything undertow reads from configuration, built once at the entry point."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="UNDERTOW_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    redis: RedisSettings = RedisSettings()
+    stack: StackSettings = StackSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clients_follow_stack_ports(cls, data: Any) -> Any:
+        """Client addresses default to the local stack's ports when only the ports are set."""
+        if not isinstance(data, dict):
+            return data
+        stack = data.get("stack") or {}
+        if not isinstance(stack, dict):
+            return data
+        defaults = {
+            ("kafka", "bootstrap_servers", "kafka_port"): "{host}:{port}",
+            ("redis", "url", "redis_port"): "redis://{host}:{port}/0",
+        }
+        for (section, key, port_key), pattern in defaults.items():
+            sect = data.setdefault(section, {})
+            if isinstance(sect, dict) and key not in sect and port_key in stack:
+                sect[key] = pattern.format(host=LOOPBACK, port=stack[port_key])
+        es = data.setdefault("elasticsearch", {})
+        if isinstance(es, dict) and "hosts" not in es and "elasticsearch_port" in stack:
+            es["hosts"] = [f"http://{LOOPBACK}:{stack['elasticsearch_port']}"]
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init kwargs (see load_settings); the environment wins over it.
+        return (env_settings, init_settings)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        lines.append(f"{key}: {err['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Build the settings from ``path`` (or ``$UNDERTOW_CONFIG``) and the environment."""
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+    data = _read_yaml(path) if path is not None else {}
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
