@@ -96,6 +96,8 @@ class StackSettings(_Section):
     """The local, Docker-free stack started by ``undertow stack up``."""
 
     home: Path = Path(".undertow")
+    # Downloaded distributions; defaults to <home>/cache. Share one between checkouts.
+    cache_dir: Path | None = None
     java_home: Path | None = None
     start_timeout_s: float = Field(default=240.0, gt=0)
     kafka_version: str = "4.1.1"

@@ -147,7 +147,7 @@ class ElasticsearchService(Service):
                 for name in dirnames + filenames:
                     os.lchown(os.path.join(dirpath, name), run_as.uid, run_as.gid)
         # Search (x) permission only, so the user can reach its files under the project.
-        for parent in [self.data_dir.parent, self.cache_dir, *self.home.parents, self.home]:
+        for parent in {*self.data_dir.parents, *self.dist.parents}:
             mode = parent.stat().st_mode
             if not mode & stat.S_IXOTH:
                 parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)

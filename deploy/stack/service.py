@@ -45,7 +45,8 @@ class Service(ABC):
     @property
     def cache_dir(self) -> Path:
         """Where downloaded distributions are kept across runs."""
-        return self.home / "cache"
+        cache = self.settings.cache_dir
+        return cache.resolve() if cache is not None else self.home / "cache"
 
     @property
     def pidfile(self) -> Path:

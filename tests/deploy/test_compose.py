@@ -1,0 +1,77 @@
+"""deploy/docker-compose.yml cannot run here (no Docker); check it agrees with the defaults."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from streaming.settings import Settings
+
+COMPOSE = Path(__file__).resolve().parents[2] / "deploy" / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def _host_ports(service: dict[str, Any]) -> set[int]:
+    # "127.0.0.1:9092:9092" → 9092 (the host side)
+    return {int(str(p).split(":")[-2]) for p in service.get("ports", [])}
+
+
+def test_services_are_all_there(compose: dict[str, Any]) -> None:
+    assert {"kafka", "elasticsearch", "kibana", "redis"} <= set(compose["services"])
+    assert {"score-worker", "sink-worker", "alerting"} <= set(compose["services"])
+
+
+def test_host_ports_match_the_local_stack_defaults(compose: dict[str, Any]) -> None:
+    stack = Settings().stack
+    services = compose["services"]
+    assert _host_ports(services["kafka"]) == {stack.kafka_port}
+    assert _host_ports(services["elasticsearch"]) == {stack.elasticsearch_port}
+    assert _host_ports(services["redis"]) == {stack.redis_port}
+    assert _host_ports(services["kibana"]) == {5601}
+
+
+def test_infrastructure_has_health_checks_and_workers_wait_for_them(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    for name in ("kafka", "elasticsearch", "kibana", "redis", "alerting"):
+        assert services[name]["healthcheck"]["test"], name
+    for name in ("score-worker", "sink-worker", "alerting"):
+        deps = services[name]["depends_on"]
+        assert {"kafka", "elasticsearch", "redis"} <= set(deps)
+        assert all(d["condition"] == "service_healthy" for d in deps.values())
+
+
+def test_kafka_runs_kraft_and_advertises_the_host_port(compose: dict[str, Any]) -> None:
+    env = compose["services"]["kafka"]["environment"]
+    assert "controller" in env["KAFKA_PROCESS_ROLES"]
+    assert "localhost:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    internal = compose["services"]["score-worker"]["environment"]
+    assert internal["UNDERTOW_KAFKA__BOOTSTRAP_SERVERS"].split(":")[0] == "kafka"
+    assert (
+        f"kafka:{internal['UNDERTOW_KAFKA__BOOTSTRAP_SERVERS'].split(':')[1]}"
+        in (env["KAFKA_ADVERTISED_LISTENERS"])
+    )
+
+
+def test_elasticsearch_and_kibana_share_the_client_major(compose: dict[str, Any]) -> None:
+    client_major = version("elasticsearch").split(".")[0]
+    for name in ("elasticsearch", "kibana"):
+        image_version = compose["services"][name]["image"].rsplit(":", 1)[1]
+        assert image_version.split(".")[0] == client_major, name
+    assert Settings().stack.elasticsearch_version.split(".")[0] == client_major
+
+
+def test_redis_persists_with_aof(compose: dict[str, Any]) -> None:
+    command = compose["services"]["redis"]["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
