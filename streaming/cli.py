@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from deploy.cli import app as stack_app
+from models.cli import app as models_app
 from streaming.context import AppContext
 from streaming.exceptions import ConfigError, UndertowError
 
@@ -22,6 +23,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(stack_app, name="stack")
+# The offline model commands sit at the top level: `undertow train`, `undertow evaluate`, ...
+app.add_typer(models_app)
 
 
 @app.callback()

@@ -92,6 +92,22 @@ class RedisSettings(_Section):
         return self
 
 
+class ModelSettings(_Section):
+    """Which model scores documents, and how (see models.Scorer)."""
+
+    registry_dir: Path = Path(".undertow/registry")
+    # The version shipped in the repository is current until another one is promoted.
+    use_shipped: bool = True
+    # A version directory to use instead of the registry's current version.
+    model_dir: Path | None = None
+    variant: Literal["auto", "int8", "fp16", "fp32"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Intra-op threads of ONNX Runtime; None = the cores this process may run on.
+    threads: int | None = Field(default=None, ge=1, le=256)
+    max_batch: int = Field(default=64, ge=1, le=4096)
+    max_length: int = Field(default=128, ge=8, le=512)
+
+
 class StackSettings(_Section):
     """The local, Docker-free stack started by ``undertow stack up``."""
 
@@ -138,6 +154,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     redis: RedisSettings = RedisSettings()
+    models: ModelSettings = ModelSettings()
     stack: StackSettings = StackSettings()
 
     @model_validator(mode="before")

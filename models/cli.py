@@ -1,0 +1,314 @@
+"""``undertow train | export | evaluate | promote``: the offline model module."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import orjson
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from models.benchmark import load_corpus
+from models.benchmark import model_only as run_model_only
+from models.evaluation import evaluate as run_eval
+from models.evaluation import gate, task_of
+from models.exceptions import DataError, GateError, ModelError
+from models.progress import TrainProgress
+from models.provenance import code_version, utc_now
+from models.registry import SHIPPED_DIR, Registry
+from models.scorer import Scorer
+from streaming.context import app_context
+
+app = typer.Typer(no_args_is_help=True)
+M = TypeVar("M", bound=BaseModel)
+err = Console(stderr=True)
+
+ROOT = Path(__file__).resolve().parents[1]
+# The labelled sets beside the repository (../shared/data), overridable.
+DATA_DIR_ENV = "UNDERTOW_DATA_DIR"
+STANDARD_FILES = {
+    "sentiment_train": [
+        "twitter_financial_news_sentiment/train.csv",
+        "financial_phrasebank/train.csv",
+    ],
+    "topic_train": ["twitter_financial_news_topic/train.csv"],
+    "sentiment_dev": ["twitter_financial_news_sentiment/dev.csv", "financial_phrasebank/dev.csv"],
+    "topic_dev": ["twitter_financial_news_topic/dev.csv"],
+}
+
+Files = Annotated[list[Path] | None, typer.Option(exists=True, dir_okay=False)]
+
+
+def default_data_dir() -> Path:
+    """$UNDERTOW_DATA_DIR, else ../shared/data next to the repository."""
+    return Path(os.environ.get(DATA_DIR_ENV, ROOT.parent / "shared" / "data"))
+
+
+def _files(given: list[Path] | None, key: str, data_dir: Path) -> list[Path]:
+    if given:
+        return given
+    paths = [data_dir / rel for rel in STANDARD_FILES[key]]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise DataError(f"no --{key.replace('_', '-')} given and {', '.join(missing)} not found")
+    return paths
+
+
+def echo_json(payload: Any) -> None:
+    """One JSON object on the last line of stdout."""
+    typer.echo(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+
+
+def _validated(model: type[M], **values: Any) -> M:
+    """Build a pydantic model from options; a bad value is a usage error naming the option."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = "--" + str(first["loc"][0]).replace("_", "-")
+        raise typer.BadParameter(first["msg"], param_hint=option) from exc
+
+
+def _registry(ctx: typer.Context) -> Registry:
+    models = app_context(ctx).settings().models
+    return Registry(models.registry_dir, SHIPPED_DIR if models.use_shipped else None)
+
+
+def _command_line() -> str:
+
+    return "undertow " + shlex.join(sys.argv[1:])
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    base: Annotated[
+        Path | None,
+        typer.Option(help="Hugging Face encoder directory (default: all-MiniLM-L6-v2)."),
+    ] = None,
+    sentiment_train: Files = None,
+    topic_train: Files = None,
+    sentiment_dev: Files = None,
+    topic_dev: Files = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the standard labelled sets are (../shared/data).")
+    ] = None,
+    epochs: int = 4,
+    learning_rate: float = 8e-5,
+    batch_size: int = 32,
+    max_length: int = 128,
+    schedule: str = "linear",
+    warmup_ratio: float = 0.06,
+    seed: int = 13,
+    patience: Annotated[int, typer.Option(help="Epochs without dev gain before stopping.")] = 1,
+    class_weights: Annotated[str, typer.Option(help="Topic class weights.")] = "sqrt_inverse",
+    lora_r: Annotated[int, typer.Option(help="LoRA rank (0 = full fine-tuning).")] = 0,
+    limit: Annotated[int | None, typer.Option(help="Use at most N rows per file set.")] = None,
+    version: Annotated[str | None, typer.Option(help="Registry version name.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Checkpoint directory.")] = None,
+    export: Annotated[bool, typer.Option(help="Export into the registry after training.")] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Fine-tune one encoder with a sentiment head and a topic head; export into the registry."""
+    # torch comes with the `train` extra only: import it when training is asked for.
+    from models.publish import publish  # noqa: PLC0415
+    from models.training import TrainConfig, base_name  # noqa: PLC0415
+    from models.training import train as run_training  # noqa: PLC0415
+
+    data = data_dir or default_data_dir()
+    config = _validated(
+        TrainConfig,
+        **({"base": base} if base else {}),
+        sentiment_train=_files(sentiment_train, "sentiment_train", data),
+        topic_train=_files(topic_train, "topic_train", data),
+        sentiment_dev=_files(sentiment_dev, "sentiment_dev", data),
+        topic_dev=_files(topic_dev, "topic_dev", data),
+        max_length=max_length,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        schedule=schedule,
+        warmup_ratio=warmup_ratio,
+        batch_size=batch_size,
+        seed=seed,
+        patience=patience,
+        topic_class_weights=class_weights,
+        lora_r=lora_r,
+        limit=limit,
+    )
+    name = version or f"{base_name(config.base).lower()}-{utc_now()[:19].replace(':', '')}"
+    settings = _registry(ctx)
+    checkpoint = out or settings.root.parent / "checkpoints" / name
+    with TrainProgress(err) as progress:
+        meta = run_training(config, checkpoint, progress.update)
+    result: dict[str, Any] = {"checkpoint": str(checkpoint), "dev_metrics": meta["dev_metrics"]}
+    if export:
+        err.print(f"exporting {name} (ONNX fp32, int8, fp16) and checking it against PyTorch")
+        target, model_card = publish(checkpoint, settings, name, _command_line())
+        result |= {"version": name, "path": str(target), "variants": model_card["variants"]}
+    if as_json:
+        echo_json(result)
+    else:
+        err.print(f"[green]done[/]: {result.get('path', checkpoint)}")
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    checkpoint: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+    version: Annotated[str, typer.Option(help="Registry version name.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Export a training checkpoint to ONNX (fp32, int8, fp16), verified, into the registry."""
+    from models.publish import publish  # noqa: PLC0415 (torch, `train` extra)
+
+    target, model_card = publish(checkpoint, _registry(ctx), version, _command_line())
+    if as_json:
+        echo_json({"version": version, "path": str(target), "variants": model_card["variants"]})
+    else:
+        err.print(f"[green]exported[/] {version} → {target}")
+
+
+def _model_dir(ctx: typer.Context, model: str | None) -> Path:
+
+    if model is None:
+        configured = app_context(ctx).settings().models.model_dir
+        return configured if configured is not None else _registry(ctx).current_path()
+    path = Path(model)
+    return path if path.is_dir() else _registry(ctx).path(model)
+
+
+def _scorer(ctx: typer.Context, model: str | None, device: str | None = None) -> Scorer:
+
+    cfg = app_context(ctx).settings().models
+    return Scorer(
+        _model_dir(ctx, model),
+        device=device or cfg.device,
+        variant=cfg.variant,
+        threads=cfg.threads,
+        max_batch=cfg.max_batch,
+        max_length=cfg.max_length,
+    )
+
+
+ModelOpt = Annotated[
+    str | None, typer.Option(help="Version name or directory (default: the current version).")
+]
+
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    task: Annotated[str, typer.Option(help="sentiment or topic.")],
+    data: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="CSV text,label.")],
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix on a CSV."""
+
+    if task not in ("sentiment", "topic"):
+        raise typer.BadParameter("must be sentiment or topic", param_hint="--task")
+    result = run_eval(_scorer(ctx, model), task, data)  # type: ignore[arg-type]
+    table = Table("label", "precision", "recall", "F1", "support")
+    for label, m in result["per_class"].items():
+        table.add_row(
+            label,
+            f"{m['precision']:.3f}",
+            f"{m['recall']:.3f}",
+            f"{m['f1']:.3f}",
+            str(m["support"]),
+        )
+    err.print(table)
+    err.print(
+        f"{result['model']['version']} on {data}: n={result['n']} "
+        f"accuracy={result['accuracy']:.4f} macro-F1={result['macro_f1']:.4f}"
+    )
+    if as_json:
+        echo_json(result)
+
+
+@app.command()
+def promote(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="The registry version to make current.")],
+    eval_files: Annotated[
+        list[str] | None,
+        typer.Option("--eval", help="Gate set: FILE, sentiment:FILE or topic:FILE (repeatable)."),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why; kept in the promotion log.")] = "",
+    force: Annotated[bool, typer.Option(help="Skip the gate (recorded as forced).")] = False,
+    tolerance: Annotated[float, typer.Option(help="Allowed drop per set.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Make VERSION current if it is at least as good as the current one on every --eval set."""
+
+    registry = _registry(ctx)
+    registry.path(version)
+    try:
+        current: str | None = registry.current()
+    except ModelError:  # no current version at all: nothing to beat
+        current = None
+    if not eval_files and not force:
+        raise typer.BadParameter("give at least one --eval set, or --force", param_hint="--eval")
+    results: dict[str, Any] = {"candidate": {}, "current": {}}
+    lines: list[str] = []
+    passed = True
+    if eval_files and current is not None and current != version:
+        cand, cur = _scorer(ctx, version), _scorer(ctx, current)
+        for spec in eval_files:
+            task, path = task_of(spec, cand.sentiment_labels)
+            results["candidate"][spec] = run_eval(cand, task, path)
+            results["current"][spec] = run_eval(cur, task, path)
+        passed, lines = gate(results["candidate"], results["current"], tolerance)
+    for line in lines:
+        err.print(line)
+    if not passed and not force:
+        raise GateError(
+            f"{version} is worse than {current}; not promoted (use --force to override)"
+        )
+    who = os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+    record = {
+        "previous": current,
+        "reason": reason or ("forced" if force else "passed the gate"),
+        "forced": force and not passed,
+        "by": who,
+        "gate": lines,
+    }
+    registry.set_current(version, record)
+    err.print(f"[green]promoted[/] {version} (was {current})")
+    if as_json:
+        echo_json({"version": version, **record})
+
+
+@app.command()
+def bench(
+    ctx: typer.Context,
+    model_only: Annotated[
+        bool, typer.Option("--model-only", help="Scorer alone, no stack.")
+    ] = False,
+    docs: Annotated[int, typer.Option(min=1)] = 4000,
+    model: ModelOpt = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Measure throughput. Only --model-only exists so far (the pipeline bench is issue #6)."""
+
+    if not model_only:
+        raise typer.BadParameter(
+            "the end-to-end pipeline bench is not built yet; use --model-only",
+            param_hint="--model-only",
+        )
+    err.print(f"scoring {docs} documents with the production batching policy ...")
+    result = run_model_only(_scorer(ctx, model, device), load_corpus(), docs)
+    result["code_version"] = code_version()
+    err.print(
+        f"{result['model_only_dps']:.0f} docs/s on {result['device']} "
+        f"({result['variant']}, batch {result['batch']}, {result['threads']} threads)"
+    )
+    if as_json:
+        echo_json(result)

@@ -1,0 +1,148 @@
+"""Checkpoint → ONNX (both heads in one graph): fp32, INT8 for CPU, fp16 for GPU, each verified.
+
+Imports torch (the ``train`` extra). The graph outputs probabilities, so the Scorer needs no
+softmax of its own and every variant is checked on the same footing.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.transformers.float16 import convert_float_to_float16
+from onnxruntime.transformers.optimizer import optimize_model
+from torch import nn
+from transformers import AutoTokenizer
+
+from models.exceptions import ModelError
+from models.network import TwoHeadClassifier
+from models.variants import INPUTS, OUTPUTS, VARIANT_FILES
+
+log = logging.getLogger(__name__)
+
+# Texts for the equivalence check; the MIT-licensed Twitter style, never PhraseBank.
+PROBE_TEXTS = [
+    "$AAPL beats on earnings, raises guidance for the full year",
+    "Fed signals it will keep rates higher for longer as inflation stays sticky",
+    "Oil slides 4% as OPEC+ output talks stall",
+    "Company X announces layoffs of 10% of staff amid weak demand",
+    "Bitcoin steadies after volatile week",
+    "Stocks close mixed; Nasdaq edges up",
+    "Bank shares tumble after regional lender warns on deposits https://t.co/abc",
+    "Shareholders approve dividend increase",
+]
+# Tolerances: fp32 must match PyTorch closely; quantized variants may drift but rarely flip.
+FP32_MAX_ABS = 1e-4
+LOSSY_MAX_ABS = 0.25
+LOSSY_MIN_AGREEMENT = 0.75
+
+
+class _ProbsModule(nn.Module):
+    def __init__(self, model: TwoHeadClassifier) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        sentiment, topic = self.model(input_ids, attention_mask)
+        return sentiment.softmax(-1), topic.softmax(-1)
+
+
+def _probe_inputs(tokenizer: Any, max_length: int) -> dict[str, np.ndarray]:
+    enc = tokenizer(
+        PROBE_TEXTS, truncation=True, max_length=max_length, padding=True, return_tensors="np"
+    )
+    return {name: enc[name].astype(np.int64) for name in INPUTS}
+
+
+def _run(path: Path, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return [np.asarray(x, dtype=np.float32) for x in session.run(list(OUTPUTS), feeds)]
+
+
+def _check(name: str, got: list[np.ndarray], want: list[np.ndarray], lossy: bool) -> dict[str, Any]:
+    diff = max(float(np.abs(g - w).max()) for g, w in zip(got, want, strict=True))
+    agree = float(
+        np.mean([(g.argmax(-1) == w.argmax(-1)).mean() for g, w in zip(got, want, strict=True)])
+    )
+    ok = (diff <= LOSSY_MAX_ABS and agree >= LOSSY_MIN_AGREEMENT) if lossy else diff <= FP32_MAX_ABS
+    if not ok:
+        raise ModelError(
+            f"ONNX variant {name} disagrees with PyTorch: max |Δp| = {diff:.5f}, "
+            f"label agreement {agree:.2f}"
+        )
+    return {"max_abs_diff": round(diff, 6), "label_agreement": round(agree, 4)}
+
+
+def _encoder_shape(model: TwoHeadClassifier) -> tuple[int, int]:
+    config = model.encoder.config
+    return int(config.num_attention_heads), int(config.hidden_size)
+
+
+def export(
+    checkpoint: Path, out_dir: Path, variants: tuple[str, ...] = ("fp32", "int8", "fp16")
+) -> dict[str, Any]:
+    """Write the ONNX variants and tokenizer into ``out_dir``; return the verification results."""
+    # Eager attention exports as plain MatMul/Softmax, which ONNX Runtime fuses into Attention.
+    model, meta = TwoHeadClassifier.load(checkpoint, attention="eager")
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(checkpoint))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    feeds = _probe_inputs(tokenizer, int(meta["max_length"]))
+    with torch.no_grad():
+        want = [
+            t.numpy() for t in _ProbsModule(model)(*(torch.from_numpy(feeds[n]) for n in INPUTS))
+        ]
+
+    raw = out_dir / "model.raw.onnx"
+    torch.onnx.export(
+        _ProbsModule(model),
+        tuple(torch.from_numpy(feeds[n]) for n in INPUTS),
+        str(raw),
+        input_names=list(INPUTS),
+        output_names=list(OUTPUTS),
+        dynamic_axes={
+            **{n: {0: "batch", 1: "sequence"} for n in INPUTS},
+            **{n: {0: "batch"} for n in OUTPUTS},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    heads, hidden = _encoder_shape(model)
+    fp32 = out_dir / VARIANT_FILES["fp32"]
+    optimized = optimize_model(str(raw), model_type="bert", num_heads=heads, hidden_size=hidden)
+    optimized.save_model_to_file(str(fp32))
+    raw.unlink()
+    checks = {"fp32": _check("fp32", _run(fp32, feeds), want, lossy=False)}
+
+    if "int8" in variants:
+        int8 = out_dir / VARIANT_FILES["int8"]
+        quantize_dynamic(
+            str(fp32),
+            str(int8),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            # Fused ops (Attention, SkipLayerNorm) defeat shape inference; their outputs are float.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        checks["int8"] = _check("int8", _run(int8, feeds), want, lossy=True)
+    if "fp16" in variants:
+        fp16 = out_dir / VARIANT_FILES["fp16"]
+        half = convert_float_to_float16(onnx.load(str(fp32)), keep_io_types=True)
+        onnx.save(half, str(fp16))
+        checks["fp16"] = _check("fp16", _run(fp16, feeds), want, lossy=True)
+    if "fp32" not in variants:
+        fp32.unlink()
+    tokenizer.save_pretrained(str(out_dir))
+    for extra in ("vocab.txt", "special_tokens_map.json"):
+        if (checkpoint / extra).exists() and not (out_dir / extra).exists():
+            shutil.copy(checkpoint / extra, out_dir / extra)
+    return {"checks": checks, "meta": meta}

@@ -1,0 +1,58 @@
+"""Checkpoint → registry version: export the ONNX variants, then write the model card."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from models import card
+from models.benchmark import load_corpus, model_only
+from models.export import export
+from models.registry import Registry
+from models.scorer import Scorer
+from models.variants import VARIANT_FILES
+
+SPEED_DOCS = 2000
+
+
+def publish(
+    checkpoint: Path, registry: Registry, version: str, command: str
+) -> tuple[Path, dict[str, Any]]:
+    """Export ``checkpoint`` as ``version`` into the registry (not current yet)."""
+    target = registry.new_version_dir(version)
+    try:
+        result = export(checkpoint, target)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # no half-written version in the registry
+        raise
+    meta = result["meta"]
+    data = dict(meta)
+    data.pop("history", None)
+    model_card: dict[str, Any] = {
+        "version": version,
+        **data,
+        "history": meta.get("history", []),
+        "variants": result["checks"],
+        "test_metrics": None,
+        "speed": {},
+        "command": command,
+    }
+    card.write(target, model_card)
+    model_card["speed"] = measure_speed(target)
+    card.write(target, model_card)
+    return target, model_card
+
+
+def measure_speed(version_dir: Path) -> dict[str, Any]:
+    """Model-only docs/s of each CPU variant, with the production batching policy."""
+    speed = {}
+    for variant in ("int8", "fp32"):
+        if (version_dir / VARIANT_FILES[variant]).exists():
+            scorer = Scorer(version_dir, device="cpu", variant=variant)
+            speed[f"{variant}-cpu"] = model_only(scorer, load_corpus(), SPEED_DOCS)
+    return {
+        name: {k: r[k] for k in ("model_only_dps", "batch", "threads", "providers")}
+        | {"docs_per_s": r["model_only_dps"]}
+        for name, r in speed.items()
+    }

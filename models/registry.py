@@ -1,0 +1,98 @@
+"""The model registry: a directory of versions, a CURRENT pointer, and a promotion log.
+
+The version shipped in the repository (``models/shipped/``) is current until something is
+promoted, so the pipeline and the demo work without training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from models.exceptions import ModelError
+from models.provenance import utc_now
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+CURRENT_FILE = "CURRENT"
+PROMOTIONS_FILE = "promotions.jsonl"
+CARD_JSON = "card.json"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class Registry:
+    """Versions under ``root`` plus the shipped ones; which one is current; who promoted what."""
+
+    def __init__(self, root: Path, shipped: Path | None = SHIPPED_DIR) -> None:
+        self.root = root
+        self.shipped = shipped
+
+    def _dirs(self) -> list[Path]:
+        return [d for d in (self.root, self.shipped) if d is not None and d.is_dir()]
+
+    def versions(self) -> list[str]:
+        """Every version that has a model card, newest name last."""
+        found = {p.parent.name for d in self._dirs() for p in d.glob(f"*/{CARD_JSON}")}
+        return sorted(found)
+
+    def path(self, version: str) -> Path:
+        """The directory of ``version`` (registry first, then shipped)."""
+        for d in self._dirs():
+            candidate = d / version
+            if (candidate / CARD_JSON).exists():
+                return candidate
+        raise ModelError(f"no model version {version!r} in {self.root} or {self.shipped}")
+
+    def new_version_dir(self, version: str) -> Path:
+        """A fresh directory for a version about to be written."""
+        if not _NAME.match(version):
+            raise ModelError(f"version name {version!r}: use letters, digits, '.', '_', '-'")
+        target = self.root / version
+        if target.exists() or (self.shipped is not None and (self.shipped / version).exists()):
+            raise ModelError(f"model version {version!r} exists already")
+        target.mkdir(parents=True)
+        return target
+
+    def shipped_default(self) -> str | None:
+        """The version shipped in the repository, if any."""
+        if self.shipped is None:
+            return None
+        pointer = self.shipped / CURRENT_FILE
+        return pointer.read_text().strip() if pointer.exists() else None
+
+    def current(self) -> str:
+        """The promoted version, else the shipped default."""
+        pointer = self.root / CURRENT_FILE
+        version = pointer.read_text().strip() if pointer.exists() else self.shipped_default()
+        if not version:
+            raise ModelError(f"no current model: promote one (`undertow promote`) into {self.root}")
+        return version
+
+    def current_path(self) -> Path:
+        """The directory of the current version."""
+        return self.path(self.current())
+
+    def card(self, version: str) -> dict[str, Any]:
+        """The JSON model card of ``version``."""
+        data: dict[str, Any] = json.loads((self.path(version) / CARD_JSON).read_text())
+        return data
+
+    def set_current(self, version: str, record: dict[str, Any]) -> None:
+        """Point CURRENT at ``version`` atomically and log the promotion with its reason."""
+        self.path(version)  # must exist
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".{CURRENT_FILE}.tmp"
+        tmp.write_text(version + "\n")
+        os.replace(tmp, self.root / CURRENT_FILE)
+        entry = {"version": version, "at": utc_now(), **record}
+        with (self.root / PROMOTIONS_FILE).open("a") as log:
+            log.write(json.dumps(entry) + "\n")
+
+    def promotions(self) -> list[dict[str, Any]]:
+        """Every recorded promotion, oldest first."""
+        path = self.root / PROMOTIONS_FILE
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

