@@ -145,7 +145,7 @@ def train(
     settings = _registry(ctx)
     checkpoint = out or settings.root.parent / "checkpoints" / name
     with TrainProgress(err) as progress:
-        meta = run_training(config, checkpoint, progress.update)
+        meta = run_training(config, checkpoint, progress.update, _command_line())
     result: dict[str, Any] = {"checkpoint": str(checkpoint), "dev_metrics": meta["dev_metrics"]}
     if export:
         err.print(f"exporting {name} (ONNX fp32, int8, fp16) and checking it against PyTorch")

@@ -36,7 +36,9 @@ def publish(
         "variants": result["checks"],
         "test_metrics": None,
         "speed": {},
-        "command": command,
+        # The command that reproduces the weights, and the one that made this version of them.
+        "command": meta.get("train_command") or command,
+        "export_command": command,
     }
     card.write(target, model_card)
     model_card["speed"] = measure_speed(target)

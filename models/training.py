@@ -345,12 +345,14 @@ class Trainer:
         }
 
 
-def train(config: TrainConfig, output: Path, progress: ProgressFn | None = None) -> dict[str, Any]:
+def train(
+    config: TrainConfig, output: Path, progress: ProgressFn | None = None, command: str = ""
+) -> dict[str, Any]:
     """Fine-tune and write a checkpoint directory; return its metadata."""
     began = time.monotonic()
     trainer = Trainer(config, progress)
     best = trainer.run()
-    meta = trainer.metadata(best, time.monotonic() - began)
+    meta = trainer.metadata(best, time.monotonic() - began) | {"train_command": command}
     trainer.model.save(output, meta)
     trainer.tokenizer.save_pretrained(str(output))
     return meta
