@@ -226,6 +226,8 @@ class Trainer:
         self._optimiser()
         self.rng = random.Random(config.seed)  # noqa: S311 (shuffling, not secrets)
         self.step = 0
+        # Taken at the start: the code that trains is the code that counts.
+        self.code_version = code_version()
         self.history: list[dict[str, Any]] = []
         self.step_losses: list[float] = []
 
@@ -340,7 +342,7 @@ class Trainer:
             "loss_curve": _curve(self.step_losses),
             "device": self.device.type,
             "train_seconds": round(seconds, 1),
-            "code_version": code_version(),
+            "code_version": self.code_version,
             "created_at": utc_now(),
         }
 
