@@ -11,3 +11,12 @@ class ConfigError(UndertowError):
 
 class BootstrapError(UndertowError):
     """Topics or index templates could not be created."""
+
+
+class DecodeError(UndertowError):
+    """An input message that cannot become a RawDoc; it goes to the dead-letter topic."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

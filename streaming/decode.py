@@ -1,0 +1,177 @@
+"""Input bytes → RawDoc, or a DecodeError whose ``reason`` the dead-letter headers carry.
+
+Pure: no I/O. The reasons are a small fixed vocabulary so operators can count and alert on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from streaming.exceptions import DecodeError
+from streaming.records import RawDoc
+
+# Control characters other than tab, newline and carriage return carry no meaning in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_OPTIONAL_STRINGS = ("title", "source_name", "url", "author", "lang")
+FIELDS = ("id", "text", "source", "published_at", "tickers", *_OPTIONAL_STRINGS)
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Bounds on what a message may be."""
+
+    max_bytes: int = 1_000_000
+    max_text_chars: int = 20_000
+    max_depth: int = 32
+    max_future: timedelta = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How one input topic's JSON maps onto RawDoc: our field → dotted path in theirs."""
+
+    source: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def path(self, name: str) -> str:
+        """Where ``name`` is found in this feed's JSON."""
+        return self.fields.get(name, name)
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return deepest
+
+
+def _parse(value: bytes, limits: DecodeLimits) -> dict[str, Any]:
+    if len(value) > limits.max_bytes:
+        raise DecodeError("oversized", f"{len(value)} bytes, limit {limits.max_bytes}")
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError("invalid_utf8", f"byte {exc.start} is not UTF-8") from exc
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError("invalid_json", str(exc)) from exc
+    if not isinstance(data, dict):
+        raise DecodeError("not_an_object", f"top level is a JSON {type(data).__name__}")
+    if _depth(data, limits.max_depth) > limits.max_depth:
+        raise DecodeError("too_deep", f"JSON nested deeper than {limits.max_depth}")
+    return data
+
+
+def _get(data: Mapping[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _text(raw: Any, name: str, limits: DecodeLimits, required: bool) -> str | None:
+    if raw is None:
+        if required:
+            raise DecodeError(f"missing_{name}", f"no {name} field")
+        return None
+    if not isinstance(raw, str):
+        raise DecodeError("wrong_type", f"{name} must be a string, got {type(raw).__name__}")
+    clean = _CONTROL.sub("", raw).strip()
+    if required and not clean:
+        raise DecodeError(f"empty_{name}", f"{name} is empty")
+    if len(clean) > limits.max_text_chars:
+        raise DecodeError("oversized_text", f"{name} has {len(clean)} characters")
+    return clean or None
+
+
+def parse_time(raw: Any, fallback_ms: int | None, limits: DecodeLimits) -> datetime:
+    """ISO-8601 or epoch (seconds or milliseconds); absent: the Kafka record timestamp."""
+    if raw is None:
+        if fallback_ms is None:
+            raise DecodeError("bad_timestamp", "no published_at and no record timestamp")
+        raw = fallback_ms / 1000
+    try:
+        if isinstance(raw, bool):
+            raise TypeError("a boolean is not a time")
+        if isinstance(raw, int | float):
+            seconds = raw / 1000 if abs(raw) >= 1e11 else raw
+            when = datetime.fromtimestamp(seconds, tz=UTC)
+        elif isinstance(raw, str):
+            when = datetime.fromisoformat(raw.strip())
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        else:
+            raise TypeError(f"a {type(raw).__name__} is not a time")
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        raise DecodeError("bad_timestamp", f"published_at {raw!r}: {exc}") from exc
+    if not _EARLIEST <= when <= datetime.now(UTC) + limits.max_future:
+        raise DecodeError("bad_timestamp", f"published_at {when.isoformat()} is out of range")
+    return when.astimezone(UTC)
+
+
+def _tickers(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+        raise DecodeError("wrong_type", "tickers must be a list of strings or a comma string")
+    return [t.strip().lstrip("$").upper() for t in raw if t.strip().lstrip("$")]
+
+
+def _doc_id(raw: Any, source: str, url: str | None, text: str) -> str:
+    if raw is None:
+        key = "\x1f".join((source, url or "", text)).encode("utf-8")
+        return hashlib.sha256(key).hexdigest()[:32]
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise DecodeError("wrong_type", f"id must be a string or integer, got {type(raw).__name__}")
+    doc_id = str(raw).strip()
+    if not doc_id or len(doc_id) > 256:
+        raise DecodeError("bad_id", "id must have 1 to 256 characters")
+    return doc_id
+
+
+def decode(
+    value: bytes | None,
+    spec: InputSpec,
+    *,
+    timestamp_ms: int | None = None,
+    limits: DecodeLimits = DecodeLimits(),
+) -> RawDoc:
+    """One input message → RawDoc; anything else raises DecodeError with a reason."""
+    if value is None:
+        raise DecodeError("empty_message", "the message has no value (tombstone)")
+    data = _parse(value, limits)
+    text = _text(_get(data, spec.path("text")), "text", limits, required=True)
+    assert text is not None
+    extra = {
+        n: _text(_get(data, spec.path(n)), n, limits, required=False) for n in _OPTIONAL_STRINGS
+    }
+    source = _text(_get(data, spec.path("source")), "source", limits, required=False)
+    source = (source or spec.source)[:64]
+    return RawDoc(
+        id=_doc_id(_get(data, spec.path("id")), source, extra["url"], text),
+        text=text,
+        source=source,
+        published_at=parse_time(_get(data, spec.path("published_at")), timestamp_ms, limits),
+        tickers=_tickers(_get(data, spec.path("tickers"))),
+        **extra,
+    )

@@ -1,0 +1,60 @@
+"""Records that cross a boundary, defined once and validated at the edge (see ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RawDoc(_Record):
+    """An input document after decoding and field mapping."""
+
+    id: str = Field(min_length=1, max_length=256)
+    text: str = Field(min_length=1)
+    title: str | None = None
+    source: str = Field(min_length=1, max_length=64)
+    source_name: str | None = None
+    published_at: AwareDatetime
+    url: str | None = None
+    author: str | None = None
+    lang: str | None = None
+    tickers: list[str] = []
+
+
+class Sentiment(_Record):
+    """The sentiment head's answer; ``score`` is p_pos - p_neg."""
+
+    label: str
+    score: float = Field(ge=-1.0, le=1.0)
+    probs: dict[str, float]
+
+
+class Topic(_Record):
+    """The topic head's answer."""
+
+    label: str
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class ModelRef(_Record):
+    """Which model scored a document."""
+
+    name: str
+    version: str
+
+
+class ScoredDoc(RawDoc):
+    """A RawDoc with the models' answers, stamped with the model version."""
+
+    sentiment: Sentiment
+    topic: Topic
+    fingerprint: str
+    duplicate_of: str | None = None
+    model: ModelRef
+    scored_at: datetime
+    latency_ms: float = Field(ge=0.0)
