@@ -1,0 +1,30 @@
+"""Redis key names: the one module that spells them."""
+
+from __future__ import annotations
+
+PREFIX = "undertow"
+
+
+def scope_name(kind: str, value: str | None = None) -> str:
+    """``all``, ``topic:Earnings``, ``ticker:AAPL``, ``source:news``."""
+    return kind if value is None else f"{kind}:{value}"
+
+
+def bucket_key(scope: str, bucket_start: int, prefix: str = PREFIX) -> str:
+    """The hash holding one time bucket's counts for one scope (start in epoch seconds)."""
+    return f"{prefix}:w:{scope}:{bucket_start}"
+
+
+def seen_key(doc_id: str, prefix: str = PREFIX) -> str:
+    """The set of scopes a document has been counted in (makes counting idempotent)."""
+    return f"{prefix}:seen:{doc_id}"
+
+
+def fingerprint_key(fingerprint: str, prefix: str = PREFIX) -> str:
+    """The id of the first document seen with this near-duplicate fingerprint."""
+    return f"{prefix}:fp:{fingerprint}"
+
+
+def scopes_key(kind: str, prefix: str = PREFIX) -> str:
+    """A sorted set of the scope values of one kind, scored by when they were last seen."""
+    return f"{prefix}:scopes:{kind}"

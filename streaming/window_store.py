@@ -1,0 +1,188 @@
+"""Where window buckets live: the WindowStore interface, Redis, and an in-memory fake.
+
+Counting is idempotent: a document's scopes are remembered in a seen-set (with the retention as
+TTL) and the increments happen in the same atomic step, so a replayed or redelivered document
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis
+
+from streaming import keys
+from streaming.records import ScoredDoc
+from streaming.windows import UNIQUE_PREFIX, Window, bucket_start, bucket_starts, window_of
+
+
+@dataclass(frozen=True)
+class Countable:
+    """What counting needs from a scored document."""
+
+    id: str
+    fingerprint: str
+    label: str
+    score: float
+    event_s: float
+    scopes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, doc: ScoredDoc) -> Countable:
+        """The scopes of a document: all, its topic, its source and each of its tickers."""
+        scopes = [
+            keys.scope_name("all"),
+            keys.scope_name("topic", doc.topic.label),
+            keys.scope_name("source", doc.source),
+            *(keys.scope_name("ticker", t) for t in doc.tickers),
+        ]
+        return cls(doc.id, doc.fingerprint, doc.sentiment.label, doc.sentiment.score,
+                   doc.published_at.timestamp(), tuple(dict.fromkeys(scopes)))  # fmt: skip
+
+
+class WindowStore(Protocol):
+    """Buckets per scope; ``add`` is idempotent per document and scope."""
+
+    def add(self, docs: Sequence[Countable]) -> int:
+        """Count documents; return how many (document, scope) pairs were new."""
+
+    def window(self, scope: str, end_s: float, window_s: int) -> Window:
+        """The buckets of ``scope`` in the window ending at ``end_s``."""
+
+    def scopes(self, kind: str) -> list[str]:
+        """Scope values of a kind seen within the retention."""
+
+
+# KEYS: seen set, fingerprint key, then one bucket hash per scope.
+# ARGV: doc id, ttl, label, score, then the scope names in bucket order.
+_COUNT = """
+local first = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
+local unique = first and true or (redis.call('GET', KEYS[2]) == ARGV[1])
+local counted = 0
+for i = 3, #KEYS do
+  if redis.call('SADD', KEYS[1], ARGV[i + 2]) == 1 then
+    local b = KEYS[i]
+    redis.call('HINCRBY', b, 'total', 1)
+    redis.call('HINCRBY', b, ARGV[3], 1)
+    redis.call('HINCRBYFLOAT', b, 'score_sum', ARGV[4])
+    if unique then
+      redis.call('HINCRBY', b, 'u_total', 1)
+      redis.call('HINCRBY', b, 'u_' .. ARGV[3], 1)
+      redis.call('HINCRBYFLOAT', b, 'u_score_sum', ARGV[4])
+    end
+    redis.call('EXPIRE', b, ARGV[2])
+    counted = counted + 1
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return counted
+"""
+
+
+class RedisWindowStore:
+    """Buckets as Redis hashes, counted by one Lua script per document, pipelined per batch."""
+
+    def __init__(
+        self, client: redis.Redis, bucket_s: int = 60, retention_s: int = 48 * 3600,
+        prefix: str = keys.PREFIX,
+    ) -> None:  # fmt: skip
+        self.client = client
+        self.bucket_s = bucket_s
+        self.retention_s = retention_s
+        self.prefix = prefix
+        self._count = client.register_script(_COUNT)
+
+    def counts(self, doc: Countable, now_s: float) -> bool:
+        """Late documents inside the retention are counted; older ones are not."""
+        return doc.event_s >= now_s - self.retention_s
+
+    def add(self, docs: Sequence[Countable]) -> int:
+        """Count a batch in one round trip."""
+        now = time.time()
+        pipe = self.client.pipeline(transaction=False)
+        counted = [doc for doc in docs if self.counts(doc, now)]
+        for doc in counted:
+            start = bucket_start(doc.event_s, self.bucket_s)
+            buckets = [keys.bucket_key(s, start, self.prefix) for s in doc.scopes]
+            self._count(
+                keys=[keys.seen_key(doc.id, self.prefix),
+                      keys.fingerprint_key(doc.fingerprint, self.prefix), *buckets],
+                args=[doc.id, self.retention_s, doc.label, doc.score, *doc.scopes],
+                client=pipe,
+            )  # fmt: skip
+        for doc in counted:
+            for scope in doc.scopes:
+                kind, _, value = scope.partition(":")
+                if value:
+                    pipe.zadd(keys.scopes_key(kind, self.prefix), {value: doc.event_s})
+        results = pipe.execute() if counted else []
+        # The first len(counted) results are the scripts'; the rest are the scope index's.
+        return int(sum(results[: len(counted)]))
+
+    def window(self, scope: str, end_s: float, window_s: int) -> Window:
+        """Read the window's buckets in one round trip."""
+        starts = bucket_starts(end_s, window_s, self.bucket_s)
+        pipe = self.client.pipeline(transaction=False)
+        for start in starts:
+            pipe.hgetall(keys.bucket_key(scope, start, self.prefix))
+        return window_of(starts, pipe.execute())
+
+    def scopes(self, kind: str) -> list[str]:
+        """Values of ``kind`` seen within the retention, most recent first."""
+        key = keys.scopes_key(kind, self.prefix)
+        floor = time.time() - self.retention_s
+        self.client.zremrangebyscore(key, "-inf", floor)
+        return [str(v) for v in self.client.zrevrange(key, 0, -1)]
+
+
+class MemoryWindowStore:
+    """The same contract in memory: the fake for unit tests of rules and the evaluator."""
+
+    def __init__(self, bucket_s: int = 60, retention_s: int = 48 * 3600) -> None:
+        self.bucket_s = bucket_s
+        self.retention_s = retention_s
+        self.buckets: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+        self.seen: dict[str, set[str]] = defaultdict(set)
+        self.first: dict[str, str] = {}
+        self.last_seen: dict[tuple[str, str], float] = {}
+
+    def add(self, docs: Sequence[Countable]) -> int:
+        """Count documents not counted before, per scope."""
+        counted = 0
+        now = time.time()
+        for doc in docs:
+            if doc.event_s < now - self.retention_s:
+                continue
+            unique = self.first.setdefault(doc.fingerprint, doc.id) == doc.id
+            start = bucket_start(doc.event_s, self.bucket_s)
+            for scope in doc.scopes:
+                if scope in self.seen[doc.id]:
+                    continue
+                self.seen[doc.id].add(scope)
+                self._bump(self.buckets[(scope, start)], doc, unique)
+                kind, _, value = scope.partition(":")
+                if value:
+                    self.last_seen[(kind, value)] = doc.event_s
+                counted += 1
+        return counted
+
+    @staticmethod
+    def _bump(bucket: dict[str, float], doc: Countable, unique: bool) -> None:
+        prefixes = ("", UNIQUE_PREFIX) if unique else ("",)
+        for pre in prefixes:
+            for name, add in (("total", 1.0), (doc.label, 1.0), ("score_sum", doc.score)):
+                bucket[pre + name] = bucket.get(pre + name, 0.0) + add
+
+    def window(self, scope: str, end_s: float, window_s: int) -> Window:
+        """The window from memory."""
+        starts = bucket_starts(end_s, window_s, self.bucket_s)
+        return window_of(starts, [self.buckets.get((scope, s), {}) for s in starts])
+
+    def scopes(self, kind: str) -> list[str]:
+        """Values of ``kind`` seen, most recent first."""
+        found = [(t, v) for (k, v), t in self.last_seen.items() if k == kind]
+        return [v for _, v in sorted(found, reverse=True)]

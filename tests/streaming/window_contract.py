@@ -1,0 +1,51 @@
+"""The WindowStore contract, run against every implementation (memory here, Redis in
+tests/integration)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from streaming.window_store import Countable, WindowStore
+
+BUCKET = 60
+
+
+def _doc(label: str, score: float, event_s: float, *, fp: str | None = None,
+         scopes: tuple[str, ...] = ("all",)) -> Countable:  # fmt: skip
+    doc_id = uuid.uuid4().hex
+    return Countable(doc_id, fp or doc_id, label, score, event_s, scopes)
+
+
+def check_contract(store: WindowStore) -> None:
+    """Counting, idempotence, uniques, buckets by event time, late and too-old documents."""
+    tag = uuid.uuid4().hex[:8]
+    ticker = f"ticker:T{tag}"
+    now = time.time()
+    docs = [
+        _doc("negative", -0.9, now, scopes=("all", ticker)),
+        _doc("negative", -0.7, now, fp="story-" + tag, scopes=(ticker,)),
+        _doc("positive", 0.8, now - 10 * BUCKET, scopes=(ticker,)),  # late but in retention
+    ]
+    repost = _doc("negative", -0.6, now, fp="story-" + tag, scopes=(ticker,))
+    assert store.add(docs) == 4
+    assert store.add([repost]) == 1
+    assert store.add([*docs, repost]) == 0  # replay: nothing changes
+
+    window = store.window(ticker, now, 15 * BUCKET)
+    assert window.stats.total == 4
+    assert (window.stats.negative, window.stats.positive) == (3, 1)
+    assert window.unique.total == 3  # the repost counts in totals only
+    assert abs(window.stats.score_sum - (-0.9 - 0.7 + 0.8 - 0.6)) < 1e-6
+    assert window.stats.negative_share == 0.75
+    assert len(window.starts) == 15
+    assert sum(b.total for b in window.buckets[-1:]) == 3  # the bucket holding "now"
+
+    recent = store.window(ticker, now, 5 * BUCKET)
+    assert recent.stats.total == 3  # the late document is in an older bucket
+
+    ancient = _doc("negative", -1.0, now - 10 * 24 * 3600, scopes=(ticker,))
+    assert store.add([ancient]) == 0  # outside the retention: indexed elsewhere, not counted
+    assert f"T{tag}" in store.scopes("ticker")
+    empty = store.window(f"ticker:none{tag}", now, 3600)
+    assert (empty.stats.total, empty.stats.negative_share, empty.stats.mean_score) == (0, 0.0, 0.0)
