@@ -20,3 +20,16 @@ class DecodeError(UndertowError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class SinkError(UndertowError):
+    """A sink refused documents for a reason retrying will not fix (e.g. a mapping conflict)."""
+
+
+class RefusedDocuments(SinkError):
+    """Documents a sink rejected for their content; ``refused`` maps id → reason."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        sample = "; ".join(f"{k}: {v}" for k, v in list(refused.items())[:3])
+        super().__init__(f"{len(refused)} document(s) refused: {sample}")
+        self.refused = refused

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 DOCS_INDEX = "undertow-docs"
@@ -67,6 +68,11 @@ ALERTS_MAPPINGS: dict[str, Any] = {
         "kibana_url": {"type": "keyword", "index": False},
     },
 }
+
+
+def docs_index(published_at: datetime) -> str:
+    """The daily index of a scored document, by event time (so a replay hits the same index)."""
+    return f"{DOCS_INDEX}-{published_at.astimezone(UTC):%Y.%m.%d}"
 
 
 def index_templates() -> dict[str, dict[str, Any]]:
