@@ -193,6 +193,8 @@ def _scorer(ctx: typer.Context, model: str | None, device: str | None = None) ->
         threads=cfg.threads,
         max_batch=cfg.max_batch,
         max_length=cfg.max_length,
+        batch_tokens=cfg.batch_tokens,
+        strip_urls=cfg.strip_urls,
     )
 
 

@@ -137,3 +137,11 @@ def test_gpu_without_a_gpu_variant_scores_on_cpu_unless_cuda_is_demanded(
     assert (scorer.runtime.device, scorer.runtime.variant) == ("cpu", "int8")
     with pytest.raises(ModelError, match="variants"):
         Scorer(int8_only, device="cuda")
+
+
+def test_a_long_text_starts_a_smaller_batch(tiny_dir: Path) -> None:
+    scorer = Scorer(tiny_dir, max_batch=64, batch_tokens=100)
+    lengths = [10] * 8 + [50, 50, 50]
+    batches = scorer.batches(lengths)
+    assert all(len(b) * max(lengths[i] for i in b) <= 100 for b in batches)
+    assert [len(b) for b in batches] == [8, 2, 1]

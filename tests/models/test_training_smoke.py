@@ -81,3 +81,15 @@ def test_gate_refuses_a_worse_retrain(trained: Path) -> None:
     assert refused.returncode == 1, refused.stderr
     assert "WORSE" in refused.stderr
     assert (trained / "CURRENT").read_text().strip() == "smoke-a"
+
+
+def test_training_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    curves = []
+    for name in ("seed-a", "seed-b"):
+        done = _run(tmp_path / "registry", "train", "--base", str(default_base()), *DATA,
+                    "--epochs", "1", "--limit", "48", "--batch-size", "16", "--seed", "7",
+                    "--version", name, "--no-export", "--out", str(tmp_path / name))  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        meta = json.loads((tmp_path / name / "undertow.json").read_text())
+        curves.append((meta["loss_curve"], meta["dev_metrics"]))
+    assert curves[0] == curves[1]
