@@ -6,7 +6,6 @@ softmax of its own and every variant is checked on the same footing.
 
 from __future__ import annotations
 
-import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,6 @@ from transformers import AutoTokenizer
 from models.exceptions import ModelError
 from models.network import TwoHeadClassifier
 from models.variants import INPUTS, OUTPUTS, VARIANT_FILES
-
-log = logging.getLogger(__name__)
 
 # Texts for the equivalence check; the MIT-licensed Twitter style, never PhraseBank.
 PROBE_TEXTS = [

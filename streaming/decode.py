@@ -21,7 +21,6 @@ from streaming.records import RawDoc
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _OPTIONAL_STRINGS = ("title", "source_name", "url", "author", "lang")
-FIELDS = ("id", "text", "source", "published_at", "tickers", *_OPTIONAL_STRINGS)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 LABELS = ("negative", "neutral", "positive")
-FIELDS = ("total", *LABELS, "score_sum")
 UNIQUE_PREFIX = "u_"
 
 

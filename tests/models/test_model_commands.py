@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.models.commands import undertow_with_registry as _run
 
 ROWS = [
     ("shares slump after awful quarter", "negative"),
@@ -18,16 +17,6 @@ ROWS = [
     ("fed holds rates steady", "neutral"),
     ("market flat today", "neutral"),
 ]
-
-
-def _run(registry: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNDERTOW_")}
-    env["UNDERTOW_MODELS__REGISTRY_DIR"] = str(registry)
-    env["UNDERTOW_MODELS__USE_SHIPPED"] = "false"
-    return subprocess.run(
-        [sys.executable, "-m", "streaming.cli", *args],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture

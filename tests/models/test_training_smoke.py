@@ -4,14 +4,12 @@ evaluate and the promotion gate, all through the `undertow` command line."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from models.provenance import default_base
+from tests.models.commands import undertow_with_registry as _run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SENTIMENT = FIXTURES / "twitter_financial_news_sentiment"
@@ -22,16 +20,6 @@ DATA = [
     "--sentiment-dev", str(SENTIMENT / "dev.csv"),
     "--topic-dev", str(TOPIC / "dev.csv"),
 ]  # fmt: skip
-
-
-def _run(registry: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNDERTOW_")}
-    env["UNDERTOW_MODELS__REGISTRY_DIR"] = str(registry)
-    env["UNDERTOW_MODELS__USE_SHIPPED"] = "false"
-    return subprocess.run(
-        [sys.executable, "-m", "streaming.cli", *args],
-        capture_output=True, text=True, env=env, timeout=900, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
