@@ -52,6 +52,11 @@ _LOG4J2 = """Configuration:
 """
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, base64url without padding (may start with "-")."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
 class KafkaService(Service):
     """Single-node Kafka on 127.0.0.1: PLAINTEXT for clients, a separate controller port."""
 
@@ -143,8 +148,9 @@ class KafkaService(Service):
         return Launch(self._java(env, "kafka.Kafka", str(props)), env, self.data_dir)
 
     def _format(self, env: dict[str, str], props: Path) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        argv = self._java(env, "kafka.tools.StorageTool", "format", "-t", cluster_id)
+        cluster_id = new_cluster_id()
+        # "=" form: a base64url id may start with "-", which would read as an option.
+        argv = self._java(env, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}")
         argv += ["-c", str(props)]
         done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
