@@ -142,14 +142,14 @@ def train(
         limit=limit,
     )
     name = version or f"{base_name(config.base).lower()}-{utc_now()[:19].replace(':', '')}"
-    settings = _registry(ctx)
-    checkpoint = out or settings.root.parent / "checkpoints" / name
+    registry = _registry(ctx)
+    checkpoint = out or registry.root.parent / "checkpoints" / name
     with TrainProgress(err) as progress:
         meta = run_training(config, checkpoint, progress.update, _command_line())
     result: dict[str, Any] = {"checkpoint": str(checkpoint), "dev_metrics": meta["dev_metrics"]}
     if export:
         err.print(f"exporting {name} (ONNX fp32, int8, fp16) and checking it against PyTorch")
-        target, model_card = publish(checkpoint, settings, name, _command_line())
+        target, model_card = publish(checkpoint, registry, name, _command_line())
         result |= {"version": name, "path": str(target), "variants": model_card["variants"]}
     if as_json:
         echo_json(result)
@@ -250,7 +250,7 @@ def promote(
     """Make VERSION current if it is at least as good as the current one on every --eval set."""
 
     registry = _registry(ctx)
-    registry.path(version)
+    registry.path(version)  # an unknown version fails here, before any evaluation
     try:
         current: str | None = registry.current()
     except ModelError:  # no current version at all: nothing to beat

@@ -27,12 +27,9 @@ def publish(
         shutil.rmtree(target, ignore_errors=True)  # no half-written version in the registry
         raise
     meta = result["meta"]
-    data = dict(meta)
-    data.pop("history", None)
     model_card: dict[str, Any] = {
         "version": version,
-        **data,
-        "history": meta.get("history", []),
+        **meta,
         "variants": result["checks"],
         "test_metrics": None,
         "speed": {},
@@ -40,7 +37,7 @@ def publish(
         "command": meta.get("train_command") or command,
         "export_command": command,
     }
-    card.write(target, model_card)
+    card.write(target, model_card)  # the Scorer that measures speed reads the card
     model_card["speed"] = measure_speed(target)
     card.write(target, model_card)
     return target, model_card
@@ -54,7 +51,7 @@ def measure_speed(version_dir: Path) -> dict[str, Any]:
             scorer = Scorer(version_dir, device="cpu", variant=variant)
             speed[f"{variant}-cpu"] = model_only(scorer, load_corpus(), SPEED_DOCS)
     return {
-        name: {k: r[k] for k in ("model_only_dps", "batch", "threads", "providers")}
-        | {"docs_per_s": r["model_only_dps"]}
+        name: {"docs_per_s": r["model_only_dps"]}
+        | {k: r[k] for k in ("batch", "threads", "providers")}
         for name, r in speed.items()
     }
