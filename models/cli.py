@@ -110,6 +110,9 @@ def train(
     class_weights: Annotated[str, typer.Option(help="Topic class weights.")] = "sqrt_inverse",
     lora_r: Annotated[int, typer.Option(help="LoRA rank (0 = full fine-tuning).")] = 0,
     limit: Annotated[int | None, typer.Option(help="Use at most N rows per file set.")] = None,
+    normalise_links: Annotated[
+        bool, typer.Option(help="Replace links by one stand-in word (shorter inputs, faster).")
+    ] = False,
     version: Annotated[str | None, typer.Option(help="Registry version name.")] = None,
     out: Annotated[Path | None, typer.Option(help="Checkpoint directory.")] = None,
     export: Annotated[bool, typer.Option(help="Export into the registry after training.")] = True,
@@ -140,6 +143,7 @@ def train(
         topic_class_weights=class_weights,
         lora_r=lora_r,
         limit=limit,
+        normalise_links=normalise_links,
     )
     name = version or f"{base_name(config.base).lower()}-{utc_now()[:19].replace(':', '')}"
     registry = _registry(ctx)
@@ -194,7 +198,7 @@ def _scorer(ctx: typer.Context, model: str | None, device: str | None = None) ->
         max_batch=cfg.max_batch,
         max_length=cfg.max_length,
         batch_tokens=cfg.batch_tokens,
-        strip_urls=cfg.strip_urls,
+        normalise_links=cfg.normalise_links,
     )
 
 

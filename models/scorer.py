@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +19,13 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from models import textprep
 from models.exceptions import ModelError
 from models.registry import CARD_JSON
 from models.variants import INPUTS, OUTPUTS, VARIANT_FILES
 
 log = logging.getLogger(__name__)
 
-_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
-_URL_STANDIN = "https://t.co/"
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 
@@ -156,7 +154,7 @@ class Scorer:
         max_batch: int = 64,
         max_length: int = 128,
         batch_tokens: int = 1024,
-        strip_urls: bool = False,
+        normalise_links: bool | None = None,
     ) -> None:
         card_path = model_dir / CARD_JSON
         if not card_path.exists():
@@ -168,7 +166,10 @@ class Scorer:
         self.topic_labels: list[str] = card["topic_labels"]
         self.max_batch = max_batch
         self.batch_tokens = batch_tokens
-        self.strip_urls = strip_urls
+        # None: as the model was trained (its card says whether links were normalised).
+        self.normalise_links = (
+            bool(card.get("normalise_links", False)) if normalise_links is None else normalise_links
+        )
         self.max_length = min(max_length, int(card.get("max_length", max_length)))
         self.tokenizer, self.pad_id = _load_tokenizer(model_dir, self.max_length)
         self.session, self.runtime = open_session(model_dir, device, variant, threads)
@@ -176,10 +177,10 @@ class Scorer:
         self._pos = self.sentiment_labels.index("positive")
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids per text, truncated to ``max_length`` (links removed: they carry no meaning
-        and would cost ~40% of a tweet's tokens)."""
-        if self.strip_urls:
-            texts = [_URL.sub(_URL_STANDIN, t) for t in texts]
+        """Token ids per text, truncated to ``max_length`` (links normalised when the model was
+        trained so: they carry no meaning and cost ~40% of a tweet's tokens)."""
+        if self.normalise_links:
+            texts = textprep.normalise_links(texts)
         return [enc.ids for enc in self.tokenizer.encode_batch(list(texts))]
 
     def batches(self, lengths: Sequence[int]) -> list[list[int]]:

@@ -24,6 +24,7 @@ from models.labels import SENTIMENT_LABELS, TASKS, TOPIC_LABELS
 from models.metrics import report
 from models.network import TwoHeadClassifier
 from models.provenance import code_version, default_base, utc_now
+from models.textprep import normalise_links
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class TrainConfig(BaseModel):
     lora_r: int = Field(default=0, ge=0)
     limit: int | None = Field(default=None, ge=1)
     threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # Links replaced by one stand-in word, in training and (by the card) at scoring time.
+    normalise_links: bool = False
 
 
 @dataclass
@@ -73,11 +76,15 @@ def _seed(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def _encode(tokenizer: Any, data: Labelled, max_length: int, limit: int | None) -> Encoded:
+def _encode(tokenizer: Any, data: Labelled, config: TrainConfig) -> Encoded:
     texts, labels = data.texts, data.labels
+    limit = config.limit
     if limit is not None and len(texts) > limit:
         keep = random.Random(0).sample(range(len(texts)), limit)  # noqa: S311
         texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+    if config.normalise_links:
+        texts = normalise_links(texts)
+    max_length = config.max_length
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     return Encoded(list(ids), list(labels))
 
@@ -174,7 +181,7 @@ def _dev_sets(config: TrainConfig, tokenizer: Any) -> dict[str, tuple[Task, Enco
             data = read_labelled([path], TASKS[task])
             dev[f"{task}:{path.parent.name}/{path.name}"] = (
                 task,  # type: ignore[assignment]
-                _encode(tokenizer, data, config.max_length, config.limit),
+                _encode(tokenizer, data, config),
             )
     return dev
 
@@ -214,8 +221,8 @@ class Trainer:
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
         self.sent_data = read_labelled(config.sentiment_train, SENTIMENT_LABELS)
         self.topic_data = read_labelled(config.topic_train, TOPIC_LABELS)
-        self.sent = _encode(self.tokenizer, self.sent_data, config.max_length, config.limit)
-        self.topic = _encode(self.tokenizer, self.topic_data, config.max_length, config.limit)
+        self.sent = _encode(self.tokenizer, self.sent_data, config)
+        self.topic = _encode(self.tokenizer, self.topic_data, config)
         self.dev = _dev_sets(config, self.tokenizer)
         self.dev_tasks: dict[str, Task] = {name: task for name, (task, _) in self.dev.items()}
         self.model = TwoHeadClassifier.from_base(
@@ -329,6 +336,7 @@ class Trainer:
             "sentiment_labels": list(SENTIMENT_LABELS),
             "topic_labels": list(TOPIC_LABELS),
             "max_length": cfg.max_length,
+            "normalise_links": cfg.normalise_links,
             "hyperparameters": cfg.model_dump(mode="json"),
             "data": {
                 "sentiment_train": files(self.sent_data.files),

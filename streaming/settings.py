@@ -108,7 +108,8 @@ class ModelSettings(_Section):
     # Padded tokens per inference batch (rows x longest row); measured best near 1024 on CPU.
     batch_tokens: int = Field(default=1024, ge=8)
     max_length: int = Field(default=128, ge=8, le=512)
-    strip_urls: bool = False
+    # Replace links by one stand-in word; None = as the model's card says it was trained.
+    normalise_links: bool | None = None
 
 
 class StackSettings(_Section):
