@@ -21,7 +21,8 @@ from models.evaluation import gate, task_of
 from models.exceptions import DataError, GateError, ModelError
 from models.progress import TrainProgress
 from models.provenance import code_version, utc_now
-from models.registry import SHIPPED_DIR, Registry
+from models.registry import Registry
+from models.runtime import registry_for, scorer_for
 from models.scorer import Scorer
 from streaming.context import app_context
 
@@ -76,8 +77,7 @@ def _validated(model: type[M], **values: Any) -> M:
 
 
 def _registry(ctx: typer.Context) -> Registry:
-    models = app_context(ctx).settings().models
-    return Registry(models.registry_dir, SHIPPED_DIR if models.use_shipped else None)
+    return registry_for(app_context(ctx).settings().models)
 
 
 def _command_line() -> str:
@@ -188,18 +188,7 @@ def _model_dir(ctx: typer.Context, model: str | None) -> Path:
 
 
 def _scorer(ctx: typer.Context, model: str | None, device: str | None = None) -> Scorer:
-
-    cfg = app_context(ctx).settings().models
-    return Scorer(
-        _model_dir(ctx, model),
-        device=device or cfg.device,
-        variant=cfg.variant,
-        threads=cfg.threads,
-        max_batch=cfg.max_batch,
-        max_length=cfg.max_length,
-        batch_tokens=cfg.batch_tokens,
-        normalise_links=cfg.normalise_links,
-    )
+    return scorer_for(app_context(ctx).settings().models, _model_dir(ctx, model), device)
 
 
 ModelOpt = Annotated[

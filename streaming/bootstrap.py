@@ -35,7 +35,7 @@ def ensure_topics(settings: Settings) -> list[str]:
         raise BootstrapError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc}") from exc
     try:
         existing = set(admin.list_topics())
-        missing = [t for t in all_topics(kafka.topics) if t not in existing]
+        missing = [t for t in all_topics(kafka.topics, settings.streaming) if t not in existing]
         created = []
         for name in missing:
             topic = NewTopic(name, kafka.partitions, kafka.replication_factor)
@@ -54,10 +54,11 @@ def ensure_topics(settings: Settings) -> list[str]:
 def ensure_index_templates(settings: Settings) -> list[str]:
     """Write the index templates (idempotent: same body, same result); return their names."""
     es = elasticsearch_client(settings.elasticsearch)
+    templates = index_templates(settings.elasticsearch.index_prefix)
     try:
-        for name, body in index_templates().items():
+        for name, body in templates.items():
             es.indices.put_index_template(name=name, **body)
-        return list(index_templates())
+        return list(templates)
     except (ApiError, TransportError) as exc:
         raise BootstrapError(f"cannot write Elasticsearch index templates: {exc}") from exc
     finally:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from deploy.cli import app as stack_app
 from models.cli import app as models_app
+from streaming.commands import app as pipeline_app
 from streaming.context import AppContext
 from streaming.exceptions import ConfigError, UndertowError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 # The offline model commands sit at the top level: `undertow train`, `undertow evaluate`, ...
 app.add_typer(models_app)
+app.add_typer(pipeline_app)
 
 
 @app.callback()

@@ -15,17 +15,17 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from streaming.exceptions import RefusedDocuments, SinkError
-from streaming.indices import docs_index
+from streaming.indices import PREFIX, docs_index
 from streaming.records import ScoredDoc
 
 log = logging.getLogger(__name__)
 RETRYABLE_STATUS = {429, 502, 503, 504}
 
 
-def _operations(docs: Sequence[ScoredDoc]) -> list[dict[str, Any]]:
+def _operations(docs: Sequence[ScoredDoc], prefix: str) -> list[dict[str, Any]]:
     ops: list[dict[str, Any]] = []
     for doc in docs:
-        ops.append({"index": {"_index": docs_index(doc.published_at), "_id": doc.id}})
+        ops.append({"index": {"_index": docs_index(doc.published_at, prefix), "_id": doc.id}})
         ops.append(doc.model_dump(mode="json"))
     return ops
 
@@ -40,19 +40,26 @@ class ElasticsearchSink:
         max_backoff_s: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str], None] | None = None,
+        index_prefix: str = PREFIX,
     ) -> None:
         self.client = client
+        self.index_prefix = index_prefix
         self.max_backoff_s = max_backoff_s
         self.sleep = sleep
         self.on_retry = on_retry or (lambda reason: None)
 
     def write(self, docs: Sequence[ScoredDoc]) -> None:
-        """Index ``docs``; retry what failed for transient reasons; raise on permanent ones."""
+        """Index ``docs``; retry what failed for transient reasons; raise on permanent ones.
+
+        Documents Elasticsearch refuses for their content are raised together as
+        RefusedDocuments, after every other document of the batch is indexed.
+        """
         pending = list(docs)
+        refused: dict[str, str] = {}
         backoff = 0.5
         while pending:
             try:
-                pending = self._attempt(pending)
+                pending = self._attempt(pending, refused)
             except (TransportError, ApiError) as exc:
                 if isinstance(exc, ApiError) and exc.meta.status not in RETRYABLE_STATUS:
                     raise SinkError(f"Elasticsearch refused the bulk request: {exc}") from exc
@@ -61,16 +68,18 @@ class ElasticsearchSink:
             if pending:
                 self.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
+        if refused:
+            raise RefusedDocuments(refused)
 
-    def _attempt(self, docs: list[ScoredDoc]) -> list[ScoredDoc]:
-        """One bulk call; return the documents to try again."""
+    def _attempt(self, docs: list[ScoredDoc], refused: dict[str, str]) -> list[ScoredDoc]:
+        """One bulk call; note refused documents; return the documents to try again."""
         resp = self.client.bulk(
-            operations=_operations(docs), filter_path="errors,items.*.status,items.*.error"
+            operations=_operations(docs, self.index_prefix),
+            filter_path="errors,items.*.status,items.*.error",
         )
         if not resp.get("errors"):
             return []
         retry: list[ScoredDoc] = []
-        refused: dict[str, str] = {}
         for doc, item in zip(docs, resp["items"], strict=True):
             result = next(iter(item.values()))
             status = int(result.get("status", 200))
@@ -78,8 +87,6 @@ class ElasticsearchSink:
                 retry.append(doc)
             elif status >= 300:
                 refused[doc.id] = str(result.get("error", {}).get("reason", status))
-        if refused:
-            raise RefusedDocuments(refused)
         if retry:
             self.on_retry("bulk item overload")
         return retry

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-DOCS_INDEX = "undertow-docs"
-ALERTS_INDEX = "undertow-alerts"
+PREFIX = "undertow"
+DOCS_INDEX = f"{PREFIX}-docs"
+ALERTS_INDEX = f"{PREFIX}-alerts"
 
 _KEYWORD = {"type": "keyword"}
 _FLOAT = {"type": "float"}
@@ -70,21 +71,31 @@ ALERTS_MAPPINGS: dict[str, Any] = {
 }
 
 
-def docs_index(published_at: datetime) -> str:
+def docs_index(published_at: datetime, prefix: str = PREFIX) -> str:
     """The daily index of a scored document, by event time (so a replay hits the same index)."""
-    return f"{DOCS_INDEX}-{published_at.astimezone(UTC):%Y.%m.%d}"
+    return f"{prefix}-docs-{published_at.astimezone(UTC):%Y.%m.%d}"
 
 
-def index_templates() -> dict[str, dict[str, Any]]:
+def docs_pattern(prefix: str = PREFIX) -> str:
+    """The pattern matching every daily docs index (for searches, Kibana and the template)."""
+    return f"{prefix}-docs*"
+
+
+def alerts_index(prefix: str = PREFIX) -> str:
+    """The alerts index."""
+    return f"{prefix}-alerts"
+
+
+def index_templates(prefix: str = PREFIX) -> dict[str, dict[str, Any]]:
     """Composable index templates by name, ready for ``indices.put_index_template``."""
     return {
-        DOCS_INDEX: {
-            "index_patterns": [f"{DOCS_INDEX}*"],
+        f"{prefix}-docs": {
+            "index_patterns": [docs_pattern(prefix)],
             "template": {"settings": {"number_of_replicas": 0}, "mappings": DOCS_MAPPINGS},
             "priority": 200,
         },
-        ALERTS_INDEX: {
-            "index_patterns": [f"{ALERTS_INDEX}*"],
+        alerts_index(prefix): {
+            "index_patterns": [f"{alerts_index(prefix)}*"],
             "template": {"settings": {"number_of_replicas": 0}, "mappings": ALERTS_MAPPINGS},
             "priority": 200,
         },

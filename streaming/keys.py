@@ -28,3 +28,8 @@ def fingerprint_key(fingerprint: str, prefix: str = PREFIX) -> str:
 def scopes_key(kind: str, prefix: str = PREFIX) -> str:
     """A sorted set of the scope values of one kind, scored by when they were last seen."""
     return f"{prefix}:scopes:{kind}"
+
+
+def scored_key(doc_id: str, prefix: str = PREFIX) -> str:
+    """Marks a document id as scored (the score worker's dedupe)."""
+    return f"{prefix}:scored:{doc_id}"

@@ -21,6 +21,10 @@ from pydantic_settings import (
 from streaming.exceptions import ConfigError
 
 CONFIG_ENV = "UNDERTOW_CONFIG"
+RAW_FIELDS = (
+    "id", "text", "title", "source", "source_name", "published_at", "url", "author", "lang",
+    "tickers",
+)  # fmt: skip
 LOOPBACK = "127.0.0.1"
 
 
@@ -65,6 +69,9 @@ class KafkaSettings(_Section):
 class ElasticsearchSettings(_Section):
     """Elasticsearch client settings, passed through to elasticsearch-py."""
 
+    # Indices are <prefix>-docs-YYYY.MM.DD and <prefix>-alerts; templates match <prefix>-docs*.
+    index_prefix: str = Field(default="undertow", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
     hosts: list[str] = Field(default_factory=lambda: [f"http://{LOOPBACK}:9200"], min_length=1)
     username: str | None = None
     password: SecretStr | None = None
@@ -78,6 +85,8 @@ class RedisSettings(_Section):
     """Redis client settings, passed through to redis-py."""
 
     url: str = f"redis://{LOOPBACK}:6379/0"
+    # Every key undertow writes starts with this (see streaming/keys.py).
+    key_prefix: str = Field(default="undertow", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     username: str | None = None
     password: SecretStr | None = None
     ssl_ca_certs: Path | None = None
@@ -90,6 +99,49 @@ class RedisSettings(_Section):
         if not self.url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("url must start with redis://, rediss:// or unix://")
         return self
+
+
+class InputSettings(_Section):
+    """One input topic: the source its documents come from and how its JSON maps onto RawDoc."""
+
+    topic: str = Field(min_length=1)
+    source: str = Field(min_length=1, max_length=64)
+    # Our field name → dotted path in the feed's JSON, e.g. {"text": "body", "id": "meta.guid"}.
+    fields: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> InputSettings:
+        unknown = sorted(set(self.fields) - set(RAW_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown RawDoc field(s) {unknown}; known: {sorted(RAW_FIELDS)}")
+        return self
+
+
+class StreamingSettings(_Section):
+    """The workers: inputs, micro-batching, limits, windows, consumer groups."""
+
+    # Empty: the news and social topics of kafka.topics, with sources "news" and "social".
+    inputs: list[InputSettings] = []
+    # A batch goes to the Scorer when it holds max_batch documents or max_wait_ms has passed
+    # since its first document, whichever comes first.
+    max_batch: int = Field(default=64, ge=1, le=4096)
+    max_wait_ms: int = Field(default=50, ge=0, le=60_000)
+    sink_max_batch: int = Field(default=500, ge=1, le=10_000)
+    sink_max_wait_ms: int = Field(default=200, ge=0, le=60_000)
+    max_message_bytes: int = Field(default=1_000_000, ge=1024)
+    max_text_chars: int = Field(default=20_000, ge=16)
+    bucket_s: int = Field(default=60, ge=1, le=86_400)
+    retention_s: int = Field(default=48 * 3600, ge=60)
+    # A document id scored within this time is not scored again (0 = never skip).
+    dedupe_ttl_s: int = Field(default=48 * 3600, ge=0)
+    # Consumer groups are <group_prefix>-score and <group_prefix>-sink.
+    group_prefix: str = Field(default="undertow", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    session_timeout_s: float = Field(default=10.0, ge=1, le=300)
+    commit_interval_s: float = Field(default=1.0, gt=0, le=60)
+    # How long a sink that is down is retried before the back-off stops growing.
+    max_backoff_s: float = Field(default=30.0, gt=0)
+    # Where Faust keeps its small state directory.
+    data_dir: Path = Path(".undertow/faust")
 
 
 class ModelSettings(_Section):
@@ -110,6 +162,8 @@ class ModelSettings(_Section):
     max_length: int = Field(default=128, ge=8, le=512)
     # Replace links by one stand-in word; None = as the model's card says it was trained.
     normalise_links: bool | None = None
+    # How often running workers look for a newly promoted version (0 = never switch).
+    hotswap_poll_s: float = Field(default=5.0, ge=0)
 
 
 class StackSettings(_Section):
@@ -159,6 +213,7 @@ class Settings(BaseSettings):
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     redis: RedisSettings = RedisSettings()
     models: ModelSettings = ModelSettings()
+    streaming: StreamingSettings = StreamingSettings()
     stack: StackSettings = StackSettings()
 
     @model_validator(mode="before")

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from streaming.settings import TopicNames
+from streaming.settings import InputSettings, StreamingSettings, TopicNames
 
 
-def input_topics(topics: TopicNames) -> list[str]:
-    """Topics the score worker consumes."""
-    return [topics.news, topics.social]
+def inputs(topics: TopicNames, streaming: StreamingSettings) -> list[InputSettings]:
+    """The input topics the score worker consumes, each with its source and field mapping."""
+    if streaming.inputs:
+        return list(streaming.inputs)
+    return [
+        InputSettings(topic=topics.news, source="news"),
+        InputSettings(topic=topics.social, source="social"),
+    ]
 
 
-def all_topics(topics: TopicNames) -> list[str]:
+def input_topics(topics: TopicNames, streaming: StreamingSettings) -> list[str]:
+    """Names of the topics the score worker consumes."""
+    return [i.topic for i in inputs(topics, streaming)]
+
+
+def all_topics(topics: TopicNames, streaming: StreamingSettings) -> list[str]:
     """Every topic the application creates on start."""
-    return [*input_topics(topics), topics.scored, topics.alerts, topics.dlq]
+    names = [*input_topics(topics, streaming), topics.scored, topics.alerts, topics.dlq]
+    return list(dict.fromkeys(names))

@@ -50,10 +50,13 @@ def test_kafka_message_round_trip(stack: Settings) -> None:
 def test_application_topics_exist_with_configured_partitions(stack: Settings) -> None:
     admin = KafkaAdminClient(**kafka_python_kwargs(stack.kafka))
     try:
-        described = {t["name"]: t for t in admin.describe_topics(all_topics(stack.kafka.topics))}
+        described = {
+            t["name"]: t
+            for t in admin.describe_topics(all_topics(stack.kafka.topics, stack.streaming))
+        }
     finally:
         admin.close()
-    assert set(described) == set(all_topics(stack.kafka.topics))
+    assert set(described) == set(all_topics(stack.kafka.topics, stack.streaming))
     for topic in described.values():
         assert topic["error_code"] == 0
         assert len(topic["partitions"]) == stack.kafka.partitions

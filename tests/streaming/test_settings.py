@@ -31,7 +31,7 @@ def test_defaults_point_at_the_local_stack() -> None:
     assert s.kafka.bootstrap_servers == "127.0.0.1:9092"
     assert s.elasticsearch.hosts == ["http://127.0.0.1:9200"]
     assert s.redis.url == "redis://127.0.0.1:6379/0"
-    assert all_topics(s.kafka.topics) == [
+    assert all_topics(s.kafka.topics, s.streaming) == [
         "undertow.news",
         "undertow.social",
         "undertow.scored",

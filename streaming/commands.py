@@ -1,0 +1,150 @@
+"""``undertow worker | replay | trends``: run the pipeline, feed it, read what it counted."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from streaming.clients import redis_client
+from streaming.context import app_context
+from streaming.replay import parse_duration, read_documents, replay
+from streaming.supervisor import Supervisor
+from streaming.trends import parse_scope, trend
+from streaming.window_store import RedisWindowStore
+from streaming.workers import ROLES, run_role
+
+app = typer.Typer()
+err = Console(stderr=True)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Role(s) to run: {', '.join(ROLES)} (default: all, one process each)."),
+    ] = None,
+) -> None:
+    """Run pipeline workers until Ctrl-C (score: inputs → models; sink: → Redis + Elasticsearch).
+
+    Start more processes of a role to share its partitions (Kafka consumer groups).
+    """
+    roles = list(dict.fromkeys(role or ROLES))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise typer.BadParameter(f"unknown role(s) {unknown}; choose from {list(ROLES)}")
+    context = app_context(ctx)
+    settings = context.settings()
+    level = logging.getLevelName(logging.getLogger().level)
+    if len(roles) == 1:
+        raise typer.Exit(run_role(settings, roles[0], level))
+    raise typer.Exit(Supervisor(roles, context.config_path, level).run())
+
+
+@app.command("replay")
+def replay_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".jsonl or .csv")],
+    source: Annotated[str, typer.Option(help="news or social: which input topic.")] = "news",
+    topic: Annotated[str | None, typer.Option(help="Produce to this topic instead.")] = None,
+    rate: Annotated[float | None, typer.Option(help="Documents per second (default: max).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N documents.")] = None,
+    spread: Annotated[
+        str | None,
+        typer.Option(help="Give event times spread evenly over this past interval, e.g. 2h."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Produce documents from a JSONL or CSV file (a `text` column at least) to an input topic."""
+    kafka = app_context(ctx).settings().kafka
+    if topic is None:
+        if source not in ("news", "social"):
+            raise typer.BadParameter("--source must be news or social (or give --topic)")
+        topic = kafka.topics.news if source == "news" else kafka.topics.social
+    docs = read_documents(file, limit)
+    window = parse_duration(spread) if spread else None
+    began = time.monotonic()
+    columns = (
+        TextColumn(f"replay → {topic}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, disable=as_json) as bar:
+        task = bar.add_task("replay", total=len(docs))
+        sent = replay(
+            docs,
+            kafka,
+            topic,
+            rate=rate,
+            spread=window,
+            progress=lambda n: bar.update(task, completed=n),
+        )
+    seconds = time.monotonic() - began
+    summary = {
+        "produced": sent,
+        "topic": topic,
+        "seconds": round(seconds, 3),
+        "rate": round(sent / seconds, 1) if seconds else None,
+    }
+    if as_json:
+        typer.echo(orjson.dumps(summary).decode())
+    else:
+        err.print(f"produced {sent} documents to {topic} in {seconds:.1f} s")
+
+
+@app.command()
+def trends(
+    ctx: typer.Context,
+    scope: Annotated[
+        str, typer.Option(help="all, topic:NAME, ticker:SYMBOL or source:NAME.")
+    ] = "all",
+    window: Annotated[str, typer.Option(help="Window length ending now, e.g. 15m, 1h.")] = "15m",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Sentiment counts of a scope over a window, from the Redis windows the sink worker keeps."""
+    settings = app_context(ctx).settings()
+    name = parse_scope(scope)
+    seconds = int(parse_duration(window).total_seconds())
+    client = redis_client(settings.redis)
+    try:
+        store = RedisWindowStore(
+            client,
+            settings.streaming.bucket_s,
+            settings.streaming.retention_s,
+            settings.redis.key_prefix,
+        )
+        result = trend(store, name, seconds, time.time())
+    finally:
+        client.close()
+    if as_json:
+        typer.echo(orjson.dumps(result).decode())
+        return
+    table = Table(
+        "scope",
+        "window",
+        "total",
+        "negative",
+        "neutral",
+        "positive",
+        "neg. share",
+        "mean score",
+        "unique",
+    )
+    table.add_row(
+        name,
+        window,
+        *(str(result[k]) for k in ("total", "negative", "neutral", "positive")),
+        f"{result['negative_share']:.1%}",
+        f"{result['mean_score']:+.3f}",
+        str(result["unique"]["total"]),
+    )
+    Console().print(table)

@@ -1,0 +1,144 @@
+"""The sink worker's logic: a batch of scored records → Redis windows + Elasticsearch.
+
+Both sinks are idempotent per document (the windows' seen-set, Elasticsearch's ``_id``), so the
+batch is acknowledged only after both have taken it; a sink that is down is retried with growing
+back-off while the batch waits (back-pressure), and nothing is acknowledged meanwhile. A record
+that is not a valid ScoredDoc, or that Elasticsearch refuses for its content, goes to the
+dead-letter topic with the reason instead of blocking the partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import orjson
+import redis
+from elasticsearch import ApiError, TransportError
+from pydantic import ValidationError
+
+from streaming.backoff import until_done
+from streaming.dlq import STAGE_DECODE, STAGE_SINK, dead_letter
+from streaming.es_sink import ElasticsearchSink
+from streaming.exceptions import RefusedDocuments, SinkError
+from streaming.messages import Envelope, OutMessage, Producer
+from streaming.records import ScoredDoc
+from streaming.window_store import Countable, WindowStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SinkCounters:
+    """What the worker has done since it started."""
+
+    received: int = 0
+    indexed: int = 0
+    counted: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+
+
+def parse_scored(env: Envelope) -> ScoredDoc:
+    """A scored record's value → ScoredDoc (raises ValueError or ValidationError)."""
+    if env.value is None:
+        raise ValueError("the message has no value")
+    return ScoredDoc.model_validate(orjson.loads(env.value))
+
+
+class SinkWorker:
+    """Writes batches of scored documents to the windows and the search index."""
+
+    def __init__(
+        self,
+        windows: WindowStore,
+        index: ElasticsearchSink,
+        producer: Producer,
+        *,
+        dlq_topic: str,
+        max_backoff_s: float = 30.0,
+        on_batch: Callable[[SinkCounters], None] | None = None,
+    ) -> None:
+        self.windows = windows
+        self.index = index
+        self.producer = producer
+        self.dlq_topic = dlq_topic
+        self.max_backoff_s = max_backoff_s
+        self.counters = SinkCounters()
+        self.on_batch = on_batch or (lambda counters: None)
+
+    def _parse(
+        self, batch: Sequence[Envelope]
+    ) -> tuple[dict[str, tuple[Envelope, ScoredDoc]], list[OutMessage]]:
+        docs: dict[str, tuple[Envelope, ScoredDoc]] = {}
+        dead: list[OutMessage] = []
+        for env in batch:
+            try:
+                doc = parse_scored(env)
+            except (ValueError, ValidationError) as exc:
+                dead.append(dead_letter(env, self.dlq_topic, "invalid_scored", exc, STAGE_DECODE))
+                continue
+            docs[doc.id] = (env, doc)  # the later record of an id wins (the newer score)
+        return docs, dead
+
+    async def _count(self, docs: list[ScoredDoc]) -> int:
+        countables = [Countable.of(d) for d in docs]
+        added = await until_done(
+            lambda: self.windows.add(countables),
+            what="Redis windows",
+            retry_on=(redis.RedisError,),
+            max_backoff_s=self.max_backoff_s,
+        )
+        return int(added)
+
+    async def _index(self, docs: dict[str, tuple[Envelope, ScoredDoc]]) -> list[OutMessage]:
+        """Index; return dead letters for documents Elasticsearch refused."""
+
+        def write() -> dict[str, str]:
+            try:
+                self.index.write([doc for _, doc in docs.values()])
+            except RefusedDocuments as exc:
+                return exc.refused
+            return {}
+
+        # Errors that are not about one document (auth, a broken cluster) are retried too:
+        # giving up would lose the batch.
+        refused = await until_done(
+            write,
+            what="Elasticsearch bulk index",
+            retry_on=(SinkError, ApiError, TransportError),
+            max_backoff_s=self.max_backoff_s,
+        )
+        return [
+            dead_letter(
+                docs[doc_id][0],
+                self.dlq_topic,
+                "refused_by_elasticsearch",
+                RefusedDocuments({doc_id: reason}),
+                STAGE_SINK,
+            )
+            for doc_id, reason in refused.items()
+        ]
+
+    async def handle(self, batch: list[Envelope]) -> None:
+        """Write one batch to both sinks, dead-letter what cannot be written, then ack."""
+        docs, dead = self._parse(batch)
+        refused = await self._index(docs) if docs else []
+        kept = [doc for doc_id, (_, doc) in docs.items() if doc_id not in _ids(refused)]
+        counted = await self._count(kept) if kept else 0
+        if dead or refused:
+            await self.producer.send_many(dead + refused)
+        for env in batch:
+            env.ack()
+        c = self.counters
+        c.received += len(batch)
+        c.indexed += len(kept)
+        c.counted += counted
+        c.dead_lettered += len(dead) + len(refused)
+        c.batches += 1
+        self.on_batch(c)
+
+
+def _ids(letters: list[OutMessage]) -> set[str]:
+    return {m.key.decode("utf-8", "replace") for m in letters if m.key is not None}

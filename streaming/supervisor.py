@@ -1,0 +1,73 @@
+"""Several worker roles from one command: a child process per role, restarted if it dies,
+stopped together on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+log = logging.getLogger(__name__)
+RESTART_DELAY_S = 2.0
+STOP_TIMEOUT_S = 30.0
+
+
+def child_command(role: str, config: Path | None, log_level: str) -> list[str]:
+    """The command line that runs one role in its own process."""
+    cmd = [sys.executable, "-m", "streaming.cli", "--log-level", log_level]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    return [*cmd, "worker", "--role", role]
+
+
+class Supervisor:
+    """Keeps one child process per role alive until told to stop."""
+
+    def __init__(self, roles: Sequence[str], config: Path | None, log_level: str) -> None:
+        self.commands = {role: child_command(role, config, log_level) for role in roles}
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = False
+
+    def _start(self, role: str) -> None:
+        self.children[role] = subprocess.Popen(self.commands[role])
+        log.info("started %s worker, pid %d", role, self.children[role].pid)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        """Start every role, restart any that exits, and stop all on a signal; exit code 0."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+        for role in self.commands:
+            self._start(role)
+        try:
+            while not self.stopping:
+                for role, child in list(self.children.items()):
+                    code = child.poll()
+                    if code is not None and not self.stopping:
+                        log.warning("%s worker exited with %d; restarting", role, code)
+                        time.sleep(RESTART_DELAY_S)
+                        self._start(role)
+                time.sleep(0.2)
+        finally:
+            self.stop()
+        return 0
+
+    def stop(self) -> None:
+        """SIGTERM every child, wait for them, SIGKILL what is left after STOP_TIMEOUT_S."""
+        for child in self.children.values():
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for child in self.children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

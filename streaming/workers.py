@@ -1,0 +1,130 @@
+"""Wiring: each worker role as a Faust app with its clients, built from the settings, and
+``run_role`` which runs one until it is stopped."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import faust
+
+from models.hotswap import SwappingScorer
+from models.runtime import live_scorer
+from streaming.bootstrap import bootstrap
+from streaming.clients import elasticsearch_client, redis_client
+from streaming.decode import DecodeLimits, InputSpec
+from streaming.dedupe import RedisDeduper
+from streaming.es_sink import ElasticsearchSink
+from streaming.faust_app import FaustProducer, attach, make_app
+from streaming.score_worker import ScoreCounters, ScoreWorker
+from streaming.settings import Settings
+from streaming.sink_worker import SinkCounters, SinkWorker
+from streaming.topics import inputs
+from streaming.window_store import RedisWindowStore
+
+log = logging.getLogger(__name__)
+ROLES = ("score", "sink")
+REPORT_EVERY_S = 10.0
+
+
+@dataclass
+class Role:
+    """A built worker role: its Faust app and what to close when it stops."""
+
+    name: str
+    app: faust.App
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release the role's clients and threads."""
+        for close in self.closers:
+            close()
+
+
+class _Reporter:
+    """Logs a worker's counters at most every REPORT_EVERY_S seconds."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        self.last = 0.0
+
+    def __call__(self, counters: ScoreCounters | SinkCounters) -> None:
+        now = time.monotonic()
+        if now - self.last >= REPORT_EVERY_S:
+            self.last = now
+            log.info("%s worker: %s", self.role, counters)
+
+
+def score_role(settings: Settings) -> Role:
+    """Input topics → decode/DLQ → dedupe → micro-batched scoring → the scored topic."""
+    app = make_app(settings, "score")
+    st, topics = settings.streaming, settings.kafka.topics
+    specs = {i.topic: InputSpec(source=i.source, fields=i.fields) for i in inputs(topics, st)}
+    scorer = live_scorer(settings.models)
+    redis = redis_client(settings.redis)
+    worker = ScoreWorker(
+        scorer,
+        RedisDeduper(redis, st.dedupe_ttl_s, settings.redis.key_prefix),
+        FaustProducer(app),
+        specs=specs,
+        scored_topic=topics.scored,
+        dlq_topic=topics.dlq,
+        limits=DecodeLimits(max_bytes=st.max_message_bytes, max_text_chars=st.max_text_chars),
+        max_backoff_s=st.max_backoff_s,
+        on_batch=_Reporter("score"),
+    )
+    attach(
+        app, list(specs), worker.handle, max_batch=st.max_batch, max_wait_s=st.max_wait_ms / 1000
+    )
+    role = Role("score", app, [redis.close, lambda: worker.executor.shutdown(wait=False)])
+    if isinstance(scorer, SwappingScorer):
+        role.closers.append(scorer.stop)
+    return role
+
+
+def sink_role(settings: Settings) -> Role:
+    """The scored topic → Redis windows + Elasticsearch, acked after both."""
+    app = make_app(settings, "sink")
+    st, topics = settings.streaming, settings.kafka.topics
+    redis = redis_client(settings.redis)
+    es = elasticsearch_client(settings.elasticsearch)
+    worker = SinkWorker(
+        RedisWindowStore(redis, st.bucket_s, st.retention_s, settings.redis.key_prefix),
+        ElasticsearchSink(
+            es, max_backoff_s=st.max_backoff_s, index_prefix=settings.elasticsearch.index_prefix
+        ),
+        FaustProducer(app),
+        dlq_topic=topics.dlq,
+        max_backoff_s=st.max_backoff_s,
+        on_batch=_Reporter("sink"),
+    )
+    attach(
+        app,
+        [topics.scored],
+        worker.handle,
+        max_batch=st.sink_max_batch,
+        max_wait_s=st.sink_max_wait_ms / 1000,
+    )
+    return Role("sink", app, [redis.close, es.close])
+
+
+BUILDERS: dict[str, Callable[[Settings], Role]] = {"score": score_role, "sink": sink_role}
+
+
+def run_role(settings: Settings, name: str, log_level: str = "WARNING") -> int:
+    """Run one role in this process until SIGINT/SIGTERM; return the exit code."""
+    bootstrap(settings)
+    settings.streaming.data_dir.mkdir(parents=True, exist_ok=True)
+    role = BUILDERS[name](settings)
+    worker = faust.Worker(
+        role.app, loglevel=log_level, quiet=True, redirect_stdouts=False, override_logging=False
+    )
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    finally:
+        role.close()
+    return 0
