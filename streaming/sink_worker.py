@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 import redis
@@ -20,13 +21,19 @@ from pydantic import ValidationError
 
 from streaming.backoff import until_done
 from streaming.dlq import STAGE_DECODE, STAGE_SINK, dead_letter
-from streaming.es_sink import ElasticsearchSink
 from streaming.exceptions import RefusedDocuments, SinkError
 from streaming.messages import Envelope, OutMessage, Producer
 from streaming.records import ScoredDoc
 from streaming.window_store import Countable, WindowStore
 
 log = logging.getLogger(__name__)
+
+
+class SearchIndex(Protocol):
+    """Where scored documents become searchable (ElasticsearchSink; a list in unit tests)."""
+
+    def write(self, docs: Sequence[ScoredDoc]) -> None:
+        """Index ``docs`` idempotently; RefusedDocuments names those refused for content."""
 
 
 @dataclass
@@ -53,7 +60,7 @@ class SinkWorker:
     def __init__(
         self,
         windows: WindowStore,
-        index: ElasticsearchSink,
+        index: SearchIndex,
         producer: Producer,
         *,
         dlq_topic: str,

@@ -1,0 +1,146 @@
+"""The score worker's batch logic, with the tiny model, an in-memory producer and deduper."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from models.scorer import Scorer
+from streaming.decode import InputSpec
+from streaming.dedupe import MemoryDeduper
+from streaming.dlq import headers_of
+from streaming.messages import Envelope, MemoryProducer, OutMessage
+from streaming.records import ScoredDoc
+from streaming.score_worker import ScoreWorker
+
+NEWS, SCORED, DLQ = "in.news", "out.scored", "out.dlq"
+
+
+def env(value: bytes | None, offset: int = 0, topic: str = NEWS) -> Envelope:
+    return Envelope(topic, 1, offset, b"k", value, 1_700_000_000_000, 0.0)
+
+
+def doc(doc_id: str, text: str, **extra: object) -> bytes:
+    return orjson.dumps({"id": doc_id, "body": {"text": text}, **extra})
+
+
+def make(scorer: Scorer, producer: MemoryProducer | None = None) -> ScoreWorker:
+    return ScoreWorker(
+        scorer,
+        MemoryDeduper(),
+        producer or MemoryProducer(),
+        specs={NEWS: InputSpec(source="news", fields={"text": "body.text"})},
+        scored_topic=SCORED,
+        dlq_topic=DLQ,
+    )
+
+
+def scored_of(producer: MemoryProducer) -> list[ScoredDoc]:
+    return [ScoredDoc.model_validate(orjson.loads(m.value or b"")) for m in producer.on(SCORED)]
+
+
+def test_valid_documents_are_scored_stamped_and_keyed_by_id(tiny_scorer: Scorer) -> None:
+    producer = MemoryProducer()
+    worker = make(tiny_scorer, producer)
+    batch = [
+        env(orjson.dumps({"id": "a", "body": {"text": "shares slump after awful quarter $ACME"}})),
+        env(
+            orjson.dumps({"id": "b", "body": {"text": "great earnings beats"}, "tickers": ["XYZ"]})
+        ),
+    ]
+    asyncio.run(worker.handle(batch))
+    out = {d.id: d for d in scored_of(producer)}
+    assert out["a"].sentiment.label == "negative" and out["a"].sentiment.score < 0
+    assert out["a"].tickers == ["ACME"]
+    assert out["b"].sentiment.label == "positive" and out["b"].topic.label == "Earnings"
+    assert out["b"].tickers == ["XYZ"]
+    assert out["a"].model.version == "tiny-1" and out["a"].source == "news"
+    assert out["a"].published_at == datetime.fromtimestamp(1_700_000_000, UTC)
+    assert out["a"].latency_ms >= 0 and out["a"].fingerprint
+    assert [m.key for m in producer.on(SCORED)] == [b"a", b"b"]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"\xff\xfe not utf-8", "invalid_utf8"),
+        (b"{not json", "invalid_json"),
+        (b"[1, 2]", "not_an_object"),
+        (orjson.dumps({"id": "x", "body": {}}), "missing_text"),
+        (orjson.dumps({"id": "x", "body": {"text": "  "}}), "empty_text"),
+        (orjson.dumps({"id": "x", "body": {"text": 5}}), "wrong_type"),
+        (
+            orjson.dumps({"id": "x", "body": {"text": "ok"}, "published_at": "soon"}),
+            "bad_timestamp",
+        ),
+        (None, "empty_message"),
+    ],
+)
+def test_malformed_input_goes_to_the_dlq_unchanged_with_reason_and_origin(
+    tiny_scorer: Scorer, value: bytes | None, reason: str
+) -> None:
+    producer = MemoryProducer()
+    acked: list[int] = []
+    bad = env(value, offset=41)
+    bad.ack = lambda: acked.append(41)
+    good = env(orjson.dumps({"id": "g", "body": {"text": "oil steady"}}), offset=42)
+    good.ack = lambda: acked.append(42)
+    asyncio.run(make(tiny_scorer, producer).handle([bad, good]))
+    (letter,) = producer.on(DLQ)
+    assert letter.value == value and letter.key == b"k"
+    headers = headers_of(letter)
+    assert headers["reason"] == reason
+    assert headers["__connect.errors.topic"] == NEWS
+    assert headers["__connect.errors.partition"] == "1"
+    assert headers["__connect.errors.offset"] == "41"
+    assert headers["__connect.errors.exception.class.name"] == "DecodeError"
+    assert [d.id for d in scored_of(producer)] == ["g"]  # the worker kept going
+    assert sorted(acked) == [41, 42]
+
+
+def test_an_id_is_scored_once_even_when_replayed(tiny_scorer: Scorer) -> None:
+    producer = MemoryProducer()
+    worker = make(tiny_scorer, producer)
+    first = [env(doc("same", "oil slump")), env(doc("same", "oil slump")), env(doc("o", "fed"))]
+    asyncio.run(worker.handle(first))
+    asyncio.run(worker.handle([env(doc("same", "oil slump"))]))
+    assert sorted(d.id for d in scored_of(producer)) == ["o", "same"]
+    assert worker.counters.skipped_seen == 2
+
+
+def test_reposts_with_other_links_are_marked_duplicate_of_the_first(tiny_scorer: Scorer) -> None:
+    producer = MemoryProducer()
+    batch = [
+        env(doc("first", "Oil slump today https://t.co/AAA")),
+        env(doc("repost", "oil  slump today! https://t.co/BBB")),
+        env(doc("other", "fed rates steady")),
+    ]
+    asyncio.run(make(tiny_scorer, producer).handle(batch))
+    out = {d.id: d for d in scored_of(producer)}
+    assert out["first"].duplicate_of is None
+    assert out["repost"].duplicate_of == "first"
+    assert out["repost"].fingerprint == out["first"].fingerprint
+    assert out["other"].duplicate_of is None
+
+
+class FailingProducer:
+    async def send_many(self, messages: Sequence[OutMessage]) -> None:
+        raise ConnectionError("broker gone")
+
+
+def test_nothing_is_acked_or_remembered_when_producing_fails(tiny_scorer: Scorer) -> None:
+    acked: list[str] = []
+    message = env(doc("a", "great quarter"))
+    message.ack = lambda: acked.append("a")
+    deduper = MemoryDeduper()
+    worker = ScoreWorker(
+        tiny_scorer, deduper, FailingProducer(), specs={}, scored_topic=SCORED, dlq_topic=DLQ
+    )
+    with pytest.raises(ConnectionError):
+        asyncio.run(worker.handle([message]))
+    assert acked == []
+    assert deduper.seen(["a"]) == set()  # it will be scored again when redelivered
