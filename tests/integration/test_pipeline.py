@@ -1,0 +1,145 @@
+"""The pipeline end to end on the real stack, as the acceptance of issue 4 describes it."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streaming.settings import Settings
+from tests.integration.pipeline import Pipeline, fixture_texts, wait_for
+
+
+@pytest.fixture
+def pipeline(stack: Settings, tmp_path: Path) -> Iterator[Pipeline]:
+    p = Pipeline(tmp_path)
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+def valid_docs(n: int, ticker: str, start: int = 0) -> list[tuple[bytes, bytes]]:
+    """N documents with unique ids, event times in the last hour, all carrying ``ticker``."""
+    now = datetime.now(UTC)
+    texts = fixture_texts()
+    out = []
+    for i in range(start, start + n):
+        doc_id = f"doc-{uuid.uuid4().hex}"
+        body = {"id": doc_id, "text": f"{texts[i % len(texts)]} (#{i})", "tickers": [ticker],
+                "published_at": (now - timedelta(minutes=i % 50)).isoformat()}  # fmt: skip
+        out.append((doc_id.encode(), orjson.dumps(body)))
+    return out
+
+
+MALFORMED: dict[str, bytes | None] = {
+    "invalid_json": b'{"id": "x", "text": ',
+    "invalid_utf8": b'{"id": "x", "text": "caf\xe9"}',
+    "not_an_object": b'["a list"]',
+    "missing_text": orjson.dumps({"id": "x", "title": "no body"}),
+    "empty_text": orjson.dumps({"id": "x", "text": "   "}),
+    "wrong_type": orjson.dumps({"id": "x", "text": ["not", "a", "string"]}),
+    "bad_timestamp": orjson.dumps({"id": "x", "text": "ok", "published_at": "yesterday-ish"}),
+    "oversized": orjson.dumps({"id": "x", "text": "a" * 200_000}),
+    "empty_message": None,
+}
+
+
+def test_valid_documents_land_once_malformed_ones_in_the_dlq(pipeline: Pipeline) -> None:
+    ticker = f"ZQ{uuid.uuid4().hex[:6].upper()}"
+    docs = valid_docs(60, ticker)
+    pipeline.start("score")
+    pipeline.start("sink")
+    pipeline.produce(
+        [*docs[:30], *((f"bad-{k}".encode(), v) for k, v in MALFORMED.items()), *docs[30:]]
+    )
+
+    wait_for("60 documents indexed", lambda: pipeline.es_count() >= len(docs), timeout=120)
+    wait_for("both groups to commit everything", pipeline.settled)
+    assert pipeline.es_count() == len(docs)
+    for source in pipeline.es_docs():
+        assert source["sentiment"]["label"] in ("negative", "neutral", "positive")
+        assert set(source["sentiment"]["probs"]) == {"negative", "neutral", "positive"}
+        assert source["topic"]["label"] and source["model"]["version"]
+        assert ticker in source["tickers"]
+    letters = pipeline.dead_letters()
+    assert sorted(h["reason"] for _, h in letters) == sorted(MALFORMED)
+    for value, headers in letters:
+        assert value == MALFORMED[headers["reason"]]  # the original bytes, unchanged
+        assert headers["__connect.errors.topic"] == pipeline.settings.kafka.topics.news
+    assert pipeline.trends("all")["total"] == len(docs)
+    assert pipeline.trends(f"ticker:{ticker}")["total"] == len(docs)
+
+    pipeline.produce(docs)  # the same documents again
+    wait_for("the replay to be consumed", pipeline.settled)
+    time.sleep(1.0)
+    assert pipeline.es_count() == len(docs)
+    assert pipeline.trends("all")["total"] == len(docs)
+    assert pipeline.trends(f"ticker:{ticker}")["total"] == len(docs)
+    assert len(pipeline.dead_letters()) == len(MALFORMED)
+
+
+def test_sigkill_of_either_worker_loses_and_double_counts_nothing(pipeline: Pipeline) -> None:
+    ticker = f"ZK{uuid.uuid4().hex[:6].upper()}"
+    docs = valid_docs(900, ticker)
+    pipeline.start("score")
+    pipeline.start("sink")
+    wait_for("the workers to take a first document", lambda: _first(pipeline, ticker))
+
+    def feed() -> None:
+        for i in range(0, len(docs), 30):
+            pipeline.produce(docs[i : i + 30])
+            time.sleep(0.1)
+
+    producer = threading.Thread(target=feed)
+    producer.start()
+    time.sleep(1.5)
+    pipeline.kill("score")  # SIGKILL mid-run
+    pipeline.start("score")
+    time.sleep(2.0)
+    pipeline.kill("sink")
+    pipeline.start("sink")
+    producer.join()
+    wait_for("both groups to commit everything", pipeline.settled, timeout=180)
+    expected = len(docs) + 1
+    assert pipeline.es_count() == expected, pipeline.log("sink")
+    assert pipeline.trends("all")["total"] == expected
+    assert pipeline.trends(f"ticker:{ticker}")["total"] == expected
+
+
+def _first(pipeline: Pipeline, ticker: str) -> bool:
+    if not getattr(pipeline, "_primed", False):
+        body = {"id": "primer", "text": "Markets open", "tickers": [ticker]}
+        pipeline.produce([(b"primer", orjson.dumps(body))])
+        pipeline._primed = True  # type: ignore[attr-defined]
+    return pipeline.es_count() == 1
+
+
+def test_a_document_is_searchable_within_two_seconds(pipeline: Pipeline) -> None:
+    pipeline.start("score")
+    pipeline.start("sink")
+    (warm,) = valid_docs(1, "ZWARM")
+    pipeline.produce([warm])
+    wait_for("the warm-up document", lambda: pipeline.es_count() == 1, timeout=120)
+    time.sleep(2.0)  # idle
+
+    doc_id = f"latency-{uuid.uuid4().hex}"
+    body = {"id": doc_id, "text": "Chipmaker shares tumble after weak guidance"}
+    began = time.monotonic()
+    pipeline.produce([(doc_id.encode(), orjson.dumps(body))])
+    pattern = f"{pipeline.settings.elasticsearch.index_prefix}-docs*"
+    while time.monotonic() - began < 10:
+        # What an analyst's search sees: no forced refresh.
+        hits = pipeline.es.search(index=pattern, query={"term": {"id": doc_id}})["hits"]["hits"]
+        if hits:
+            break
+        time.sleep(0.05)
+    elapsed = time.monotonic() - began
+    print(f"produce → searchable: {elapsed:.2f} s")
+    assert elapsed <= 2.0, f"searchable after {elapsed:.2f} s"
