@@ -51,12 +51,12 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = 90.0) -> Non
 class Pipeline:
     """Configuration, worker processes and read-back helpers for one isolated pipeline."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, extra: dict[str, Any] | None = None) -> None:
         run = f"t{uuid.uuid4().hex[:10]}"
         self.run = run
         self.home = home
         topics = {n: f"{run}.{n}" for n in ("news", "social", "scored", "alerts", "dlq")}
-        config = {
+        config: dict[str, dict[str, Any]] = {
             "kafka": {"topics": topics},
             "redis": {"key_prefix": run},
             "elasticsearch": {"index_prefix": run},
@@ -68,6 +68,8 @@ class Pipeline:
                 "commit_interval_s": 0.5,
             },
         }
+        for section, values in (extra or {}).items():
+            config.setdefault(section, {}).update(values)
         self.config = home / "undertow.yaml"
         self.config.write_text(yaml.safe_dump(config))
         self.settings: Settings = load_settings(self.config)
@@ -131,11 +133,12 @@ class Pipeline:
             raise
         return int(found["count"])
 
-    def es_docs(self, size: int = 1000) -> list[dict[str, Any]]:
-        """The indexed documents' sources."""
+    def es_docs(self, size: int = 1000, ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """The indexed documents' sources (all, or those with ``ids``)."""
         pattern = docs_pattern(self.settings.elasticsearch.index_prefix)
         self.es.indices.refresh(index=pattern, allow_no_indices=True)
-        hits = self.es.search(index=pattern, size=size, query={"match_all": {}})["hits"]["hits"]
+        query = {"ids": {"values": ids}} if ids else {"match_all": {}}
+        hits = self.es.search(index=pattern, size=size, query=query)["hits"]["hits"]
         return [h["_source"] for h in hits]
 
     def dead_letters(self) -> list[tuple[bytes | None, dict[str, str]]]:

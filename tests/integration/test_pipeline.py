@@ -13,7 +13,9 @@ import orjson
 import pytest
 
 from streaming.settings import Settings
+from tests.integration.conftest import undertow
 from tests.integration.pipeline import Pipeline, fixture_texts, wait_for
+from tests.models.tiny import build
 
 
 @pytest.fixture
@@ -32,8 +34,12 @@ def valid_docs(n: int, ticker: str, start: int = 0) -> list[tuple[bytes, bytes]]
     out = []
     for i in range(start, start + n):
         doc_id = f"doc-{uuid.uuid4().hex}"
-        body = {"id": doc_id, "text": f"{texts[i % len(texts)]} (#{i})", "tickers": [ticker],
-                "published_at": (now - timedelta(minutes=i % 50)).isoformat()}  # fmt: skip
+        body = {
+            "id": doc_id,
+            "text": f"{texts[i % len(texts)]} (#{i})",
+            "tickers": [ticker],
+            "published_at": (now - timedelta(minutes=i % 50)).isoformat(),
+        }
         out.append((doc_id.encode(), orjson.dumps(body)))
     return out
 
@@ -143,3 +149,39 @@ def test_a_document_is_searchable_within_two_seconds(pipeline: Pipeline) -> None
     elapsed = time.monotonic() - began
     print(f"produce → searchable: {elapsed:.2f} s")
     assert elapsed <= 2.0, f"searchable after {elapsed:.2f} s"
+
+
+def test_a_promoted_version_scores_new_documents_without_a_restart(
+    stack: Settings, tmp_path: Path
+) -> None:
+    registry = tmp_path / "registry"
+    build(registry / "tiny-hot", "tiny-hot")
+    pipeline = Pipeline(tmp_path, {"models": {"registry_dir": str(registry), "hotswap_poll_s": 1}})
+    try:
+        pipeline.start("score")
+        pipeline.start("sink")
+        before = {"id": "before-swap", "text": "Oil prices slump on demand fears"}
+        pipeline.produce([(b"before-swap", orjson.dumps(before))])
+        wait_for("the first document", lambda: pipeline.es_count() == 1, timeout=120)
+        (first,) = pipeline.es_docs(ids=["before-swap"])
+        assert first["model"]["version"] == "minilm-2head-v1"  # the shipped default
+
+        done = undertow(
+            "--config",
+            str(pipeline.config),
+            "promote",
+            "tiny-hot",
+            "--force",
+            "--reason",
+            "hot swap test",
+        )
+        assert done.returncode == 0, done.stderr
+        time.sleep(3.0)  # a few polls
+        after = {"id": "after-swap", "text": "Oil prices slump on demand fears"}
+        pipeline.produce([(b"after-swap", orjson.dumps(after))])
+        wait_for("the second document", lambda: pipeline.es_count() == 2)
+        (second,) = pipeline.es_docs(ids=["after-swap"])
+        assert second["model"]["version"] == "tiny-hot"
+        assert len(pipeline.procs) == 2 and all(p.poll() is None for p in pipeline.procs.values())
+    finally:
+        pipeline.stop()
