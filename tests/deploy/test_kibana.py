@@ -1,0 +1,114 @@
+"""The Kibana saved objects are well-formed and use only fields the index template maps."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streaming.indices import DOCS_MAPPINGS, docs_pattern
+
+NDJSON = Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "undertow.ndjson"
+
+
+def _fields(mapping: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, spec in mapping.get("properties", {}).items():
+        path = f"{prefix}{name}"
+        if "type" in spec:
+            out[path] = spec["type"]
+        out |= _fields(spec, f"{path}.")
+        for sub, sub_spec in spec.get("fields", {}).items():
+            out[f"{path}.{sub}"] = sub_spec["type"]
+    return out
+
+
+MAPPED = _fields(DOCS_MAPPINGS)
+AGGREGATABLE = {k for k, t in MAPPED.items() if t != "text"}
+
+
+@pytest.fixture(scope="module")
+def objects() -> dict[str, dict[str, Any]]:
+    lines = [line for line in NDJSON.read_text().splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]
+    return {o["id"]: o for o in parsed}
+
+
+def _kql_fields(query: str) -> list[str]:
+    return re.findall(r"([\w.]+)\s*:", query)
+
+
+def test_every_reference_resolves_with_the_right_type(objects: dict[str, dict[str, Any]]) -> None:
+    assert {o["type"] for o in objects.values()} == {
+        "index-pattern",
+        "search",
+        "visualization",
+        "dashboard",
+    }
+    for obj in objects.values():
+        for ref in obj["references"]:
+            assert ref["id"] in objects, f"{obj['id']} references missing {ref['id']}"
+            assert objects[ref["id"]]["type"] == ref["type"]
+
+
+def test_the_data_view_matches_the_index_template(objects: dict[str, dict[str, Any]]) -> None:
+    (view,) = [o for o in objects.values() if o["type"] == "index-pattern"]
+    assert view["attributes"]["title"] == docs_pattern()
+    assert MAPPED[view["attributes"]["timeFieldName"]] == "date"
+
+
+def test_the_negative_search_uses_mapped_fields(objects: dict[str, dict[str, Any]]) -> None:
+    (search,) = [o for o in objects.values() if o["type"] == "search"]
+    attrs = search["attributes"]
+    assert set(attrs["columns"]) <= set(MAPPED)
+    assert {field for field, _ in attrs["sort"]} <= AGGREGATABLE
+    source = json.loads(attrs["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    assert source["query"]["query"] == 'sentiment.label : "negative"'
+    assert set(_kql_fields(source["query"]["query"])) <= set(MAPPED)
+
+
+def _walk_fields(node: Any) -> list[str]:
+    """Every value of a "field" key, and every key under a term filter, in a JSON tree."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "field" and isinstance(value, str):
+                found.append(value)
+            elif key == "term" and isinstance(value, dict):
+                found += list(value)
+            else:
+                found += _walk_fields(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _walk_fields(item)
+    return found
+
+
+def test_visualizations_aggregate_only_mapped_keyword_date_or_number_fields(
+    objects: dict[str, dict[str, Any]],
+) -> None:
+    vis = [o for o in objects.values() if o["type"] == "visualization"]
+    assert len(vis) == 2
+    for obj in vis:
+        state = json.loads(obj["attributes"]["visState"])
+        if state["type"] == "vega":
+            spec = json.loads(state["params"]["spec"])
+            url = spec["data"]["url"]
+            assert url["index"] == docs_pattern() and url["%timefield%"] == "published_at"
+            fields = _walk_fields(url["body"])
+        else:
+            fields = [a["params"]["field"] for a in state["aggs"] if "field" in a["params"]]
+        assert fields, obj["id"]
+        assert set(fields) <= AGGREGATABLE, f"{obj['id']}: {set(fields) - AGGREGATABLE}"
+
+
+def test_the_dashboard_shows_all_three_panels(objects: dict[str, dict[str, Any]]) -> None:
+    (board,) = [o for o in objects.values() if o["type"] == "dashboard"]
+    panels = json.loads(board["attributes"]["panelsJSON"])
+    names = {ref["name"]: ref["id"] for ref in board["references"]}
+    assert sorted(names[p["panelRefName"]] for p in panels) == sorted(
+        o["id"] for o in objects.values() if o["type"] in ("search", "visualization")
+    )
