@@ -30,7 +30,7 @@ setup: $(VENV)/.installed-$(DEMO_EXTRAS)
 setup-test: $(VENV)/.installed-$(TEST_EXTRAS)
 
 demo: setup
-	$(VENV)/bin/undertow stack up
+	$(VENV)/bin/undertow demo
 
 lint: setup-test
 	$(VENV)/bin/ruff check .

@@ -10,11 +10,15 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from deploy.stack.manager import Stack
+from streaming.bootstrap import bootstrap
 from streaming.clients import redis_client
 from streaming.context import app_context
+from streaming.demo import Feeder, Summary, load_feed
 from streaming.replay import parse_duration, read_documents, replay
 from streaming.supervisor import Supervisor
 from streaming.trends import parse_scope, trend
@@ -148,3 +152,63 @@ def trends(
         str(result["unique"]["total"]),
     )
     Console().print(table)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="Stop after this many seconds (default: Ctrl-C).")
+    ] = None,
+    live_rate: Annotated[
+        float, typer.Option(min=0.1, help="Ordinary documents per second after the feed.")
+    ] = 2.0,
+    keep_stack: Annotated[
+        bool, typer.Option(help="Leave the stack running at the end even if the demo started it.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a final JSON summary.")] = False,
+) -> None:
+    """Stack up, workers, the sample feed replayed (with a negative burst), a live summary.
+
+    Ctrl-C (or --duration) stops the workers, and the stack if the demo started it.
+    """
+    context = app_context(ctx)
+    settings = context.settings()
+    stack = Stack(settings.stack, progress=lambda msg: err.print(f"[dim]stack[/] {msg}"))
+    was_up = all(st.healthy for st in stack.status().values())
+    stack.up()
+    bootstrap(settings)
+    level = logging.getLevelName(logging.getLogger().level)
+    logs = settings.stack.home / "logs"
+    workers = Supervisor(ROLES, context.config_path, level, log_dir=logs)
+    workers.start_all()
+    err.print(f"[dim]demo[/] workers started (logs in {logs}/worker-*.log); replaying the feed")
+    feeder = Feeder(settings, load_feed(), live_rate)
+    feeder.start()
+    summary = Summary(settings)
+    began = time.monotonic()
+    console = Console()
+    try:
+        with Live(console=console, refresh_per_second=1, transient=False) as live:
+            last_plain = 0.0
+            while duration is None or time.monotonic() - began < duration:
+                workers.tend()
+                view = summary.render(feeder.state, time.monotonic() - began)
+                if console.is_terminal:
+                    live.update(view)
+                elif time.monotonic() - last_plain >= 10:  # a log, not a screen: now and then
+                    console.print(view)
+                    last_plain = time.monotonic()
+                time.sleep(1.0)
+    except KeyboardInterrupt:
+        err.print("[dim]demo[/] stopping")
+    finally:
+        feeder.stop_event.set()
+        feeder.join(timeout=10)
+        workers.stop()
+        final = summary.final(feeder.state)
+        summary.close()
+        if not was_up and not keep_stack:
+            stack.down()
+    if as_json:
+        typer.echo(orjson.dumps(final).decode())

@@ -28,32 +28,54 @@ def child_command(role: str, config: Path | None, log_level: str) -> list[str]:
 class Supervisor:
     """Keeps one child process per role alive until told to stop."""
 
-    def __init__(self, roles: Sequence[str], config: Path | None, log_level: str) -> None:
+    def __init__(
+        self, roles: Sequence[str], config: Path | None, log_level: str, log_dir: Path | None = None
+    ) -> None:
         self.commands = {role: child_command(role, config, log_level) for role in roles}
+        # None: the children share this process's stdout/stderr.
+        self.log_dir = log_dir
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = False
 
     def _start(self, role: str) -> None:
-        self.children[role] = subprocess.Popen(self.commands[role])
+        if self.log_dir is None:
+            self.children[role] = subprocess.Popen(self.commands[role])
+        else:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            with (self.log_dir / f"worker-{role}.log").open("ab") as out:
+                self.children[role] = subprocess.Popen(
+                    self.commands[role], stdout=out, stderr=out, start_new_session=True
+                )
         log.info("started %s worker, pid %d", role, self.children[role].pid)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
 
+    def start_all(self) -> None:
+        """Start a process for every role."""
+        for role in self.commands:
+            self._start(role)
+
+    def tend(self) -> list[str]:
+        """Restart the roles whose process has exited; return their names."""
+        restarted = []
+        for role, child in list(self.children.items()):
+            code = child.poll()
+            if code is not None and not self.stopping:
+                log.warning("%s worker exited with %d; restarting", role, code)
+                time.sleep(RESTART_DELAY_S)
+                self._start(role)
+                restarted.append(role)
+        return restarted
+
     def run(self) -> int:
         """Start every role, restart any that exits, and stop all on a signal; exit code 0."""
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._on_signal)
-        for role in self.commands:
-            self._start(role)
+        self.start_all()
         try:
             while not self.stopping:
-                for role, child in list(self.children.items()):
-                    code = child.poll()
-                    if code is not None and not self.stopping:
-                        log.warning("%s worker exited with %d; restarting", role, code)
-                        time.sleep(RESTART_DELAY_S)
-                        self._start(role)
+                self.tend()
                 time.sleep(0.2)
         finally:
             self.stop()

@@ -1,0 +1,71 @@
+"""Rebuild ``feed.jsonl``, the sample feed ``undertow demo`` replays (run from the repo root:
+``python deploy/demo/make_feed.py [DATA_DIR]``).
+
+Text comes only from the MIT-licensed Twitter Financial News Topic set. Background: 1,200 tweets
+sampled at random, half as source ``news`` and half as ``social``, spread over the two hours
+before the demo starts. Burst: 60 tweets of the set's ``Energy | Oil`` class that the shipped
+model scores clearly negative, all tagged with the ticker ``ACME``, arriving over three minutes
+while the demo runs. ``offset_s`` is seconds relative to the demo's start (negative: history).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import sys
+from pathlib import Path
+
+import orjson
+
+from models.registry import SHIPPED_DIR, Registry
+from models.scorer import Scorer
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+BACKGROUND, BURST, HISTORY_S, BURST_START_S, BURST_S = 1200, 60, 7200, 20, 180
+
+
+def main(data_dir: Path) -> None:
+    """Write feed.jsonl from ``data_dir``/twitter_financial_news_topic/train.csv."""
+    with (data_dir / "twitter_financial_news_topic" / "train.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rng = random.Random(4)  # noqa: S311 (sampling, not secrets)
+    oil = [r["text"] for r in rows if r["label"] == "Energy | Oil"]
+    registry = Registry(ROOT / ".undertow" / "none", SHIPPED_DIR)
+    scorer = Scorer(registry.current_path(), device="cpu")
+    scores = scorer.score(oil)
+    negative = [
+        t
+        for t, s in zip(oil, scores, strict=True)
+        if s.sentiment == "negative" and s.sentiment_score < -0.6
+    ]
+    burst = rng.sample(negative, BURST)
+    background = rng.sample([r["text"] for r in rows if r["text"] not in set(burst)], BACKGROUND)
+    feed = [
+        {
+            "text": text,
+            "source": "news" if i % 2 else "social",
+            "offset_s": -HISTORY_S + round(i * HISTORY_S / BACKGROUND, 1),
+        }
+        for i, text in enumerate(background)
+    ]
+    feed += [
+        {
+            "text": text,
+            "source": "news",
+            "tickers": ["ACME"],
+            "offset_s": BURST_START_S + round(i * BURST_S / BURST, 1),
+        }
+        for i, text in enumerate(burst)
+    ]
+    with (HERE / "feed.jsonl").open("wb") as out:
+        for item in sorted(feed, key=lambda d: d["offset_s"]):
+            out.write(orjson.dumps(item) + b"\n")
+    print(
+        f"feed.jsonl: {len(background)} background + {len(burst)} burst "
+        f"(of {len(negative)} clearly negative oil tweets)"
+    )
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data")
