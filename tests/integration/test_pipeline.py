@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streaming.replay import read_documents
 from streaming.settings import Settings
 from tests.integration.conftest import undertow
 from tests.integration.pipeline import Pipeline, fixture_texts, wait_for
@@ -185,3 +186,35 @@ def test_a_promoted_version_scores_new_documents_without_a_restart(
         assert len(pipeline.procs) == 2 and all(p.poll() is None for p in pipeline.procs.values())
     finally:
         pipeline.stop()
+
+
+def test_replay_of_a_dataset_csv_with_spread_event_times(pipeline: Pipeline) -> None:
+    csv_file = (
+        Path(__file__).resolve().parents[1]
+        / "fixtures"
+        / "twitter_financial_news_topic"
+        / "dev.csv"
+    )
+    expected = len({row["text"] for row in read_documents(csv_file, limit=50)})
+    pipeline.start("score")
+    pipeline.start("sink")
+    done = undertow(
+        "--config",
+        str(pipeline.config),
+        "replay",
+        str(csv_file),
+        "--limit",
+        "50",
+        "--spread",
+        "2h",
+        "--source",
+        "social",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout.splitlines()[-1])["produced"] == 50
+    wait_for("the replayed documents", lambda: pipeline.es_count() == expected, timeout=120)
+    wait_for("both groups to commit everything", pipeline.settled)
+    assert pipeline.trends("source:social", "3h")["total"] == expected
+    recent = pipeline.trends("source:social", "30m")["total"]
+    assert 0 < recent < expected  # event times spread over two hours, not all now

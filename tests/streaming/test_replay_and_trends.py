@@ -1,0 +1,86 @@
+"""Reading replay files, spreading event times, parsing durations and scopes; trends."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from streaming.replay import ReplayError, parse_duration, read_documents, spread_times
+from streaming.trends import ScopeError, parse_scope, trend
+from streaming.window_store import Countable, MemoryWindowStore
+from tests.streaming.factories import scored
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "twitter_financial_news_topic"
+
+
+def test_a_dataset_csv_replays_its_text_without_the_label() -> None:
+    docs = read_documents(FIXTURE / "dev.csv", limit=5)
+    assert len(docs) == 5
+    assert all(set(d) == {"text"} and d["text"] for d in docs)
+
+
+def test_jsonl_keeps_its_fields_and_bad_lines_are_named(tmp_path: Path) -> None:
+    good = tmp_path / "feed.jsonl"
+    good.write_text('{"id": "1", "text": "a", "tickers": ["X"]}\n\n{"id": "2", "text": "b"}\n')
+    assert read_documents(good) == [
+        {"id": "1", "text": "a", "tickers": ["X"]},
+        {"id": "2", "text": "b"},
+    ]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "1", "text": "a"}\nnot json\n')
+    with pytest.raises(ReplayError, match=r"bad.jsonl:2"):
+        read_documents(bad)
+    with pytest.raises(ReplayError, match="text"):
+        (tmp_path / "x.csv").write_text("body,label\nhello,1\n")
+        read_documents(tmp_path / "x.csv")
+    with pytest.raises(ReplayError, match="expected"):
+        (tmp_path / "x.txt").write_text("hello")
+        read_documents(tmp_path / "x.txt")
+
+
+def test_spread_times_cover_the_interval_evenly_oldest_first() -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    times = spread_times(4, timedelta(hours=2), now)
+    assert times == [now - timedelta(minutes=m) for m in (90, 60, 30, 0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("7d", 604800)]
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["15", "m", "-5m", "1.5h", "3w", ""])
+def test_bad_durations_say_how_to_write_one(text: str) -> None:
+    with pytest.raises(ReplayError, match="15m"):
+        parse_duration(text)
+
+
+def test_scopes() -> None:
+    assert parse_scope("all") == "all"
+    assert parse_scope("topic:Fed | Central Banks") == "topic:Fed | Central Banks"
+    assert parse_scope("ticker:$aapl") == "ticker:AAPL"
+    assert parse_scope("source:news") == "source:news"
+    for bad in ("everything", "topic:", "sector:tech", "all:x"):
+        with pytest.raises(ScopeError, match="topic:NAME"):
+            parse_scope(bad)
+
+
+def test_trend_sums_the_window_and_lists_its_buckets() -> None:
+    store = MemoryWindowStore(bucket_s=60)
+    now = time.time()
+    docs = [
+        scored(label="negative", published_at=datetime.fromtimestamp(now - 30, UTC)),
+        scored(label="positive", published_at=datetime.fromtimestamp(now - 200, UTC)),
+        scored(label="negative", published_at=datetime.fromtimestamp(now - 4000, UTC)),
+    ]
+    store.add([Countable.of(d) for d in docs])
+    result = trend(store, "all", 900, now)
+    assert (result["total"], result["negative"], result["positive"]) == (2, 1, 1)
+    assert result["negative_share"] == 0.5
+    assert len(result["series"]) == 15 and sum(b["total"] for b in result["series"]) == 2
+    assert result["unique"]["total"] == 1  # the same text twice: a repost counts once
