@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from alerting.cli import alerting_app, thresholds_app
 from deploy.cli import app as stack_app
 from models.cli import app as models_app
 from streaming.commands import app as pipeline_app
@@ -27,6 +28,8 @@ app.add_typer(stack_app, name="stack")
 # The offline model commands sit at the top level: `undertow train`, `undertow evaluate`, ...
 app.add_typer(models_app)
 app.add_typer(pipeline_app)
+app.add_typer(alerting_app, name="alerting")
+app.add_typer(thresholds_app, name="thresholds")
 
 
 @app.callback()

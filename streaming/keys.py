@@ -33,3 +33,38 @@ def scopes_key(kind: str, prefix: str = PREFIX) -> str:
 def scored_key(doc_id: str, prefix: str = PREFIX) -> str:
     """Marks a document id as scored (the score worker's dedupe)."""
     return f"{prefix}:scored:{doc_id}"
+
+
+def thresholds_key(prefix: str = PREFIX) -> str:
+    """The current threshold set (JSON)."""
+    return f"{prefix}:thresholds:current"
+
+
+def thresholds_history_key(prefix: str = PREFIX) -> str:
+    """The list of threshold changes, newest first."""
+    return f"{prefix}:thresholds:history"
+
+
+def alert_key(alert_id: str, prefix: str = PREFIX) -> str:
+    """One alert (JSON)."""
+    return f"{prefix}:alert:{alert_id}"
+
+
+def alerts_key(prefix: str = PREFIX) -> str:
+    """A sorted set of alert ids by start time."""
+    return f"{prefix}:alerts"
+
+
+def alert_states_key(prefix: str = PREFIX) -> str:
+    """A hash of the evaluator's state per scope."""
+    return f"{prefix}:alerting:state"
+
+
+def alert_events_channel(prefix: str = PREFIX) -> str:
+    """The pub/sub channel the live feed (SSE) listens to."""
+    return f"{prefix}:alerting:events"
+
+
+def deliveries_key(prefix: str = PREFIX) -> str:
+    """A capped list of notification outcomes, newest first."""
+    return f"{prefix}:alerting:deliveries"

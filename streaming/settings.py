@@ -144,6 +144,28 @@ class StreamingSettings(_Section):
     data_dir: Path = Path(".undertow/faust")
 
 
+class WebhookSettings(_Section):
+    """A webhook the alerts are posted to (generic JSON, or Slack's incoming-webhook format)."""
+
+    url: str = Field(pattern=r"^https?://")
+    kind: Literal["generic", "slack"] = "generic"
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+class AlertingSettings(_Section):
+    """The evaluator, the notifiers and the HTTP API (``undertow alerting serve``)."""
+
+    host: str = LOOPBACK
+    port: int = Field(default=8000, ge=1, le=65535)
+    tick_s: float = Field(default=5.0, gt=0, le=3600)
+    examples: int = Field(default=5, ge=0, le=50)
+    kibana_url: str = "http://127.0.0.1:5601"
+    webhooks: list[WebhookSettings] = []
+    webhook_attempts: int = Field(default=3, ge=1, le=20)
+    # A file of "role:sha256-hex-of-key" lines, used with (or instead of) UNDERTOW_API_KEYS.
+    api_keys_file: Path | None = None
+
+
 class ModelSettings(_Section):
     """Which model scores documents, and how (see models.Scorer)."""
 
@@ -214,6 +236,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     models: ModelSettings = ModelSettings()
     streaming: StreamingSettings = StreamingSettings()
+    alerting: AlertingSettings = AlertingSettings()
     stack: StackSettings = StackSettings()
 
     @model_validator(mode="before")

@@ -1,0 +1,350 @@
+"""The HTTP API and the web page (``undertow alerting serve``; OpenAPI at ``/docs``).
+
+Analysts (``analyst`` keys) read alerts, trends and thresholds and acknowledge alerts; operators
+(``operator`` keys) also change thresholds and run backtests. Bad input gets a 4xx that names
+what is wrong; keys travel only in the ``Authorization`` header and are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import orjson
+import redis
+import redis.asyncio as aioredis
+from elasticsearch import Elasticsearch
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerting import backtest
+from alerting.auth import KeyRing, Role, digest
+from alerting.records import Alert
+from alerting.store import AlertStore
+from alerting.thresholds import ThresholdError, ThresholdStore, apply_change
+from streaming import keys
+from streaming.exceptions import UndertowError
+from streaming.replay import parse_duration
+from streaming.trends import parse_scope, trend
+from streaming.window_store import WindowStore
+
+log = logging.getLogger(__name__)
+WEB = Path(__file__).resolve().parent / "web"
+HEARTBEAT_S = 15.0
+
+
+@dataclass
+class Services:
+    """What the API reads and writes, built once by ``alerting.service``."""
+
+    alerts: AlertStore
+    thresholds: ThresholdStore
+    windows: WindowStore
+    redis: redis.Redis
+    es: Elasticsearch
+    docs_pattern: str
+    keyring: KeyRing
+    aio_redis: Callable[[], aioredis.Redis]
+    prefix: str
+    bucket_s: int
+    tick_s: float
+
+
+class Caller(BaseModel):
+    """Who is calling: their role and a short, non-secret tag of their key."""
+
+    role: Role
+    who: str
+
+
+class ThresholdChange(BaseModel):
+    """The body of ``PUT /api/thresholds``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    defaults: dict[str, dict[str, Any]] | None = None
+    overrides: dict[str, dict[str, Any] | None] | None = None
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class BacktestRequest(BaseModel):
+    """The body of ``POST /api/backtest``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: str = "7d"
+    set: list[str] = []
+    sweep: dict[str, list[float]] = {}
+    events: list[backtest.LabelledEvent] = []
+    # A whole threshold set to try instead of the current one plus ``set``.
+    defaults: dict[str, dict[str, Any]] | None = None
+
+
+def _unprocessable(loc: list[str], msg: str) -> HTTPException:
+    return HTTPException(422, detail=[{"loc": loc, "msg": msg, "type": "value_error"}])
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def caller(request: Request) -> Caller:
+    """Any valid key; 401 without one."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise HTTPException(
+            401,
+            "an API key is required: Authorization: Bearer KEY",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    role = _services(request).keyring.role_of(key.strip())
+    if role is None:
+        raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    return Caller(role=role, who=f"{role}:{digest(key.strip())[:8]}")
+
+
+def operator(who: Annotated[Caller, Depends(caller)]) -> Caller:
+    """An operator key; 403 for an analyst key."""
+    if who.role != "operator":
+        raise HTTPException(403, "this needs an operator key")
+    return who
+
+
+Analyst = Annotated[Caller, Depends(caller)]
+Operator = Annotated[Caller, Depends(operator)]
+Svc = Annotated[Services, Depends(_services)]
+service_router = APIRouter()
+alerts_router = APIRouter(prefix="/api")
+config_router = APIRouter(prefix="/api")
+
+
+@service_router.get("/healthz")
+def healthz(services: Svc) -> dict[str, Any]:
+    """Liveness and the backing services' reachability (no key needed)."""
+    try:
+        redis_ok = bool(services.redis.ping())
+    except redis.RedisError:
+        redis_ok = False
+    return {"ok": redis_ok, "redis": redis_ok, "elasticsearch": bool(services.es.ping())}
+
+
+@service_router.get("/metrics")
+def prometheus(request: Request) -> Response:
+    """Prometheus metrics of the API."""
+    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+
+
+@alerts_router.get("/alerts")
+def list_alerts(  # noqa: PLR0917 (FastAPI query parameters)
+    services: Svc,
+    _: Analyst,
+    state: Literal["pending", "firing", "resolved"] | None = None,
+    scope: str | None = None,
+    severity: Literal["warning", "critical"] | None = None,
+    since: Annotated[str | None, Query(description="ISO-8601 time or a duration like 1h")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Alerts, newest first, filtered and paginated: ``{"items": [...], "total": n}``."""
+    start = _since(since) if since else None
+    try:
+        wanted = parse_scope(scope) if scope else None
+    except UndertowError as exc:
+        raise _unprocessable(["query", "scope"], str(exc)) from exc
+    found = [
+        a
+        for a in services.alerts.recent(start)
+        if (state is None or a.state == state)
+        and (severity is None or a.severity == severity)
+        and (wanted is None or a.scope.name == wanted)
+    ]
+    items = [a.model_dump(mode="json") for a in found[offset : offset + limit]]
+    return {"items": items, "total": len(found), "limit": limit, "offset": offset}
+
+
+@alerts_router.get("/alerts/stream")
+async def stream(services: Svc, _: Analyst) -> StreamingResponse:
+    """Server-sent events: every alert event as it happens (``event: alert``)."""
+    return StreamingResponse(
+        _events(services),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+@alerts_router.get("/alerts/{alert_id}")
+def get_alert(alert_id: str, services: Svc, _: Analyst) -> dict[str, Any]:
+    """One alert."""
+    alert = services.alerts.get(alert_id)
+    if alert is None:
+        raise HTTPException(404, f"no alert {alert_id}")
+    return alert.model_dump(mode="json")
+
+
+@alerts_router.post("/alerts/{alert_id}/ack")
+def ack(alert_id: str, services: Svc, who: Analyst) -> dict[str, Any]:
+    """Acknowledge an alert (recorded with who and when)."""
+    alert = services.alerts.get(alert_id)
+    if alert is None:
+        raise HTTPException(404, f"no alert {alert_id}")
+    acked = alert.model_copy(update={"acked_by": who.who, "acked_at": datetime.now(UTC)})
+    services.alerts.save(acked)
+    return acked.model_dump(mode="json")
+
+
+@alerts_router.get("/trends")
+def trends(
+    services: Svc,
+    _: Analyst,
+    scope: str = "all",
+    window: Annotated[str, Query(description="e.g. 15m, 1h, 1d")] = "1h",
+) -> dict[str, Any]:
+    """Sentiment counts of a scope over a window ending now, with the per-bucket series."""
+    try:
+        name = parse_scope(scope)
+    except UndertowError as exc:
+        raise _unprocessable(["query", "scope"], str(exc)) from exc
+    seconds = _duration(window, "window")
+    return trend(services.windows, name, int(seconds.total_seconds()), time.time())
+
+
+@config_router.get("/thresholds")
+def get_thresholds(services: Svc, _: Analyst) -> dict[str, Any]:
+    """The current threshold set: ``version``, ``defaults`` per scope kind, ``overrides``."""
+    return services.thresholds.current().model_dump(mode="json")
+
+
+@config_router.put("/thresholds")
+def put_thresholds(change: ThresholdChange, services: Svc, who: Operator) -> dict[str, Any]:
+    """Change thresholds (merged over the current ones); effective at the next evaluation."""
+    try:
+        new = services.thresholds.change(
+            change.defaults, change.overrides, by=who.who, reason=change.reason
+        )
+    except ThresholdError as exc:
+        raise _unprocessable(["body", *exc.field.split(".")], exc.message) from exc
+    log.info("thresholds changed to version %d by %s", new.version, who.who)
+    return new.model_dump(mode="json")
+
+
+@config_router.get("/thresholds/history")
+def history(
+    services: Svc, _: Analyst, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    """Threshold changes, newest first: version, at, by, reason, old and new."""
+    return {"items": services.thresholds.history(limit)}
+
+
+@config_router.post("/backtest")
+def run_backtest(body: BacktestRequest, services: Svc, _: Operator) -> dict[str, Any]:
+    """What the current (or given) thresholds, and variations of them, would have fired."""
+    tset = services.thresholds.current()
+    try:
+        if body.defaults is not None:
+            tset = apply_change(tset, body.defaults, None).model_copy(
+                update={"version": tset.version}
+            )
+        configs = {"given": list(body.set)}
+        for key, values in body.sweep.items():
+            for value in values:
+                configs[f"{key}={value:g}"] = [*body.set, f"{key}={value}"]
+        return backtest.run(
+            services.es,
+            services.docs_pattern,
+            tset,
+            since=_duration(body.since, "since"),
+            bucket_s=services.bucket_s,
+            tick_s=services.tick_s,
+            configs=configs,
+            events=body.events,
+        )
+    except ThresholdError as exc:
+        raise _unprocessable(["body", *exc.field.split(".")], exc.message) from exc
+
+
+async def _count(request: Request, call_next: Callable[[Request], Any]) -> Response:
+    try:
+        response: Response = await call_next(request)
+    except (redis.RedisError, UndertowError) as exc:
+        log.warning("request failed: %s", type(exc).__name__)
+        response = JSONResponse({"detail": "a backing service is unavailable"}, status_code=503)
+    route = request.scope.get("route")
+    request.app.state.requests.labels(
+        getattr(route, "path", "other"), str(response.status_code)
+    ).inc()
+    return response
+
+
+def create_app(services: Services) -> FastAPI:
+    """The FastAPI application over ``services``."""
+    app = FastAPI(title="undertow alerting", version="1", description=__doc__)
+    app.state.services = services
+    app.state.metrics = CollectorRegistry()
+    app.state.requests = Counter(
+        "undertow_api_requests", "API requests", ["path", "status"], registry=app.state.metrics
+    )
+    app.middleware("http")(_count)
+    for router in (service_router, alerts_router, config_router):
+        app.include_router(router)
+    if WEB.is_dir():
+        app.mount("/static", StaticFiles(directory=WEB), name="static")
+        app.get("/", include_in_schema=False)(lambda: FileResponse(WEB / "index.html"))
+    return app
+
+
+def _duration(text: str, field: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except UndertowError as exc:
+        raise _unprocessable(["query", field], str(exc)) from exc
+
+
+def _since(text: str) -> datetime:
+    if text[:1].isdigit() and text[-1:] in "smhd" and text[:-1].isdigit():
+        return datetime.now(UTC) - _duration(text, "since")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise _unprocessable(
+            ["query", "since"], "use an ISO-8601 time or a duration like 1h"
+        ) from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+async def _events(services: Services) -> AsyncIterator[bytes]:
+    client = services.aio_redis()
+    pubsub = client.pubsub()
+    await pubsub.subscribe(keys.alert_events_channel(services.prefix))
+    try:
+        yield b": connected\n\n"
+        last = time.monotonic()
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is not None:
+                data = message["data"]
+                body = data if isinstance(data, bytes) else str(data).encode()
+                yield b"event: alert\ndata: " + body + b"\n\n"
+                last = time.monotonic()
+            elif time.monotonic() - last >= HEARTBEAT_S:
+                yield b": keep-alive\n\n"
+                last = time.monotonic()
+            await asyncio.sleep(0)
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await client.aclose()
+
+
+def alert_json(alert: Alert) -> bytes:
+    """An alert as the API returns it."""
+    return orjson.dumps(alert.model_dump(mode="json"))

@@ -1,0 +1,183 @@
+"""``undertow alerting serve`` and ``undertow thresholds get | set | history | backtest``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+
+from alerting import backtest
+from alerting.service import serve
+from alerting.thresholds import ThresholdError, ThresholdStore
+from streaming.clients import elasticsearch_client, redis_client
+from streaming.context import app_context
+from streaming.exceptions import UndertowError
+from streaming.indices import docs_pattern
+from streaming.replay import parse_duration
+
+alerting_app = typer.Typer(
+    help="The alerting service: evaluator, HTTP API and web page.", no_args_is_help=True
+)
+thresholds_app = typer.Typer(
+    help="Read, change and backtest the alert thresholds.", no_args_is_help=True
+)
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+class ThresholdCommandError(UndertowError):
+    """A threshold command that cannot be carried out as asked."""
+
+
+def _echo(payload: Any) -> None:
+    typer.echo(orjson.dumps(payload).decode())
+
+
+@alerting_app.command("serve")
+def serve_cmd(
+    ctx: typer.Context,
+    evaluator: Annotated[bool, typer.Option(help="Also run the evaluator.")] = True,
+    host: Annotated[str | None, typer.Option(help="Listen address (default: config).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: config, 8000).")] = None,
+) -> None:
+    """Serve the API (OpenAPI at /docs) and the web page; evaluate the rules every tick."""
+    settings = app_context(ctx).settings()
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if overrides:
+        alerting = settings.alerting.model_copy(update=overrides)
+        settings = settings.model_copy(update={"alerting": alerting})
+    level = logging.getLevelName(logging.getLogger().level)
+    err.print(
+        f"[dim]alerting[/] http://{settings.alerting.host}:{settings.alerting.port}/ "
+        f"(evaluator {'on' if evaluator else 'off'})"
+    )
+    serve(settings, evaluate=evaluator, log_level=level)
+
+
+def _store(ctx: typer.Context) -> ThresholdStore:
+    settings = app_context(ctx).settings()
+    return ThresholdStore(redis_client(settings.redis), settings.redis.key_prefix)
+
+
+@thresholds_app.command("get")
+def get_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Show the current threshold set."""
+    current = _store(ctx).current().model_dump(mode="json")
+    if as_json:
+        _echo(current)
+    else:
+        Console().print_json(data=current)
+
+
+@thresholds_app.command("set")
+def set_cmd(
+    ctx: typer.Context,
+    assignments: Annotated[
+        list[str], typer.Argument(help="key=value (every kind) or kind.key=value.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why (kept in the history).")],
+    scope: Annotated[
+        str | None, typer.Option(help="Override for one scope, e.g. ticker:AAPL.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change thresholds; the evaluator uses the new version at its next tick."""
+    changes: dict[str, dict[str, Any]] = {}
+    try:
+        for text in assignments:
+            kinds, name, value = backtest.parse_assignment(text)
+            for kind in kinds if scope is None else [scope]:
+                changes.setdefault(kind, {})[name] = value
+        who = f"cli:{os.environ.get('USER', 'unknown')}"
+        store = _store(ctx)
+        new = (
+            store.change(None, changes, by=who, reason=reason)
+            if scope
+            else store.change(changes, None, by=who, reason=reason)
+        )
+    except ThresholdError as exc:
+        raise ThresholdCommandError(str(exc)) from exc
+    if as_json:
+        _echo(new.model_dump(mode="json"))
+    else:
+        err.print(f"[green]thresholds version {new.version}[/]")
+
+
+@thresholds_app.command("history")
+def history_cmd(ctx: typer.Context, limit: int = 20, as_json: JsonOpt = False) -> None:
+    """Threshold changes, newest first."""
+    items = _store(ctx).history(limit)
+    if as_json:
+        _echo({"items": items})
+        return
+    for item in items:
+        err.print(f"v{item['version']} {item['at']} by {item['by']}: {item['reason']}")
+
+
+@thresholds_app.command("backtest")
+def backtest_cmd(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option(help="How far back, e.g. 7d or 12h.")] = "7d",
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="key=value over the current set.")
+    ] = None,
+    sweep: Annotated[
+        list[str] | None, typer.Option(help="key=v1,v2,... one run per value.")
+    ] = None,
+    events: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Labelled events JSON.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the thresholds would have fired on the scored documents in Elasticsearch."""
+    settings = app_context(ctx).settings()
+    base = list(set_ or [])
+    configs = {"given": base}
+    for text in sweep or []:
+        key, _, values = text.partition("=")
+        if not values:
+            raise ThresholdCommandError(f"--sweep {text!r}: use key=v1,v2,...")
+        for value in values.split(","):
+            configs[f"{key}={value}"] = [*base, f"{key}={value}"]
+    labelled = []
+    if events is not None:
+        try:
+            labelled = [
+                backtest.LabelledEvent.model_validate(e)
+                for e in orjson.loads(events.read_bytes())["events"]
+            ]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ThresholdCommandError(
+                f'{events}: expected {{"events": [{{scope, onset, end}}]}} ({exc})'
+            ) from exc
+    es = elasticsearch_client(settings.elasticsearch)
+    try:
+        report = backtest.run(
+            es,
+            docs_pattern(settings.elasticsearch.index_prefix),
+            _store(ctx).current(),
+            since=parse_duration(since),
+            bucket_s=settings.streaming.bucket_s,
+            tick_s=settings.alerting.tick_s,
+            configs=configs,
+            events=labelled,
+        )
+    except ThresholdError as exc:
+        raise ThresholdCommandError(str(exc)) from exc
+    finally:
+        es.close()
+    if as_json:
+        _echo(report)
+        return
+    for name, result in report["configurations"].items():
+        extra = (
+            f", recall {result['recall']}, precision {result['precision']}"
+            if "recall" in result
+            else ""
+        )
+        err.print(f"{name}: {result['alerts']} alerts ({result['alerts_per_day']}/day){extra}")

@@ -1,0 +1,94 @@
+"""The evidence of an alert: its most negative documents (one per story) from Elasticsearch, and
+a Kibana Discover link to the window."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from alerting.records import Example, Scope
+
+log = logging.getLogger(__name__)
+DATA_VIEW_ID = "undertow-docs"  # the id of the data view in deploy/kibana/undertow.ndjson
+SCOPE_FIELDS = {"topic": "topic.label", "ticker": "tickers", "source": "source"}
+
+
+def scope_filter(scope: Scope) -> list[dict[str, Any]]:
+    """Elasticsearch filter clauses selecting a scope's documents."""
+    if scope.kind == "all" or scope.value is None:
+        return []
+    return [{"term": {SCOPE_FIELDS[scope.kind]: scope.value}}]
+
+
+def kql(scope: Scope) -> str:
+    """The Kibana query for a scope's negative documents."""
+    query = 'sentiment.label : "negative"'
+    if scope.kind != "all" and scope.value is not None:
+        value = scope.value.replace("\\", "\\\\").replace('"', '\\"')
+        query += f' and {SCOPE_FIELDS[scope.kind]} : "{value}"'
+    return query
+
+
+def _rison_string(text: str) -> str:
+    return "'" + text.replace("!", "!!").replace("'", "!'") + "'"
+
+
+def discover_url(base: str, scope: Scope, start: datetime, end: datetime) -> str:
+    """A Discover link: the scope's negative documents in the window, most negative first."""
+    g = f"(time:(from:{_rison_string(start.isoformat())},to:{_rison_string(end.isoformat())}))"
+    a = (
+        f"(dataSource:(dataViewId:{_rison_string(DATA_VIEW_ID)},type:dataView),"
+        f"query:(language:kuery,query:{_rison_string(kql(scope))}),"
+        "sort:!(!(sentiment.score,asc)))"
+    )
+    safe = "():,!'*"
+    return f"{base.rstrip('/')}/app/discover#/?_g={quote(g, safe=safe)}&_a={quote(a, safe=safe)}"
+
+
+class EvidenceFinder:
+    """Finds the documents that drove an alert."""
+
+    def __init__(self, client: Elasticsearch, index_pattern: str) -> None:
+        self.client = client
+        self.pattern = index_pattern
+
+    def examples(
+        self, scope: Scope, start: datetime, end: datetime, size: int
+    ) -> tuple[list[Example], str | None]:
+        """The ``size`` most negative first occurrences in the window, and the model version
+        that scored most of them (empty and None if Elasticsearch cannot answer now)."""
+        if size == 0:
+            return [], None
+        query = {
+            "bool": {
+                "filter": [
+                    *scope_filter(scope),
+                    {"term": {"sentiment.label": "negative"}},
+                    {"range": {"published_at": {"gte": start.isoformat(), "lte": end.isoformat()}}},
+                ],
+                "must_not": [{"exists": {"field": "duplicate_of"}}],
+            }
+        }
+        try:
+            resp = self.client.search(
+                index=self.pattern,
+                query=query,
+                size=size,
+                sort=[{"sentiment.score": "asc"}],
+                collapse={"field": "fingerprint"},
+                allow_no_indices=True,
+                ignore_unavailable=True,
+            )
+        except (ApiError, TransportError) as exc:
+            log.warning("could not fetch alert examples: %s", exc)
+            return [], None
+        sources = [h["_source"] for h in resp["hits"]["hits"]]
+        versions = Counter(s.get("model", {}).get("version") for s in sources)
+        examples = [Example(**s, score=s["sentiment"]["score"]) for s in sources]
+        version = versions.most_common(1)[0][0] if versions else None
+        return examples, version

@@ -1,0 +1,193 @@
+"""Notifiers, one small class each: they deliver an alert event and say how it went.
+
+The evaluator calls every notifier for every event and records each outcome; a notifier that
+fails (after its own retries) does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import httpx
+import orjson
+import redis
+from elasticsearch import Elasticsearch
+from kafka import KafkaProducer
+
+from alerting.lifecycle import Event
+from alerting.records import Alert
+from streaming import keys
+from streaming.settings import WebhookSettings
+
+log = logging.getLogger(__name__)
+DELIVERIES_KEPT = 1000
+
+
+class Notifier(Protocol):
+    """Delivers alert events somewhere."""
+
+    name: str
+
+    def notify(self, alert: Alert, event: Event) -> None:
+        """Deliver, or raise after giving up."""
+
+
+def payload(alert: Alert, event: Event) -> bytes:
+    """The JSON every machine-facing notifier sends: the event and the whole alert."""
+    return orjson.dumps({"event": event, "alert": alert.model_dump(mode="json")})
+
+
+class KafkaNotifier:
+    """Produces events to the alerts topic, keyed by alert id."""
+
+    name = "kafka"
+
+    def __init__(self, producer: KafkaProducer, topic: str) -> None:
+        self.producer = producer
+        self.topic = topic
+
+    def notify(self, alert: Alert, event: Event) -> None:
+        """Produce and wait for the acknowledgement."""
+        future = self.producer.send(
+            self.topic,
+            key=alert.id.encode(),
+            value=payload(alert, event),
+            headers=[("event", event.encode())],
+        )
+        future.get(timeout=30)
+
+
+class ElasticsearchNotifier:
+    """Keeps the alerts index up to date (one document per alert, ``_id`` = alert id)."""
+
+    name = "elasticsearch"
+
+    def __init__(self, client: Elasticsearch, index: str) -> None:
+        self.client = client
+        self.index = index
+
+    def notify(self, alert: Alert, event: Event) -> None:
+        """Index the alert as it is now."""
+        self.client.index(index=self.index, id=alert.id, document=alert.model_dump(mode="json"))
+
+
+class LiveFeedNotifier:
+    """Publishes events on a Redis channel; the API's SSE stream relays them to browsers."""
+
+    name = "live"
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.client = client
+        self.channel = keys.alert_events_channel(prefix)
+
+    def notify(self, alert: Alert, event: Event) -> None:
+        """Publish."""
+        self.client.publish(self.channel, payload(alert, event))
+
+
+def slack_text(alert: Alert, event: Event) -> str:
+    """A one-paragraph message for people."""
+    cur = alert.current
+    lines = [
+        f"*{event.upper()}* {alert.severity} negative-sentiment spike on `{alert.scope.name}`: "
+        f"{cur.get('negative_share', 0):.0%} negative of {int(cur.get('total', 0))} documents "
+        f"(baseline {alert.baseline.get('negative_share', 0):.0%})."
+    ]
+    lines += [f"• {ex.title or ex.text[:140]}" for ex in alert.examples[:3]]
+    if alert.kibana_url:
+        lines.append(f"<{alert.kibana_url}|Open in Kibana>")
+    return "\n".join(lines)
+
+
+class WebhookNotifier:
+    """POSTs events to a URL (generic JSON or Slack), retrying with back-off."""
+
+    def __init__(
+        self,
+        hook: WebhookSettings,
+        attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.hook = hook
+        self.name = f"webhook:{hook.kind}"
+        self.attempts = attempts
+        self.sleep = sleep
+        self.client = client or httpx.Client(timeout=hook.timeout_s)
+
+    def notify(self, alert: Alert, event: Event) -> None:
+        """POST; retry on transport errors and 5xx/429; raise after the last attempt."""
+        body = (
+            orjson.dumps({"text": slack_text(alert, event)})
+            if self.hook.kind == "slack"
+            else payload(alert, event)
+        )
+        last: Exception | None = None
+        for attempt in range(self.attempts):
+            try:
+                resp = self.client.post(
+                    self.hook.url, content=body, headers={"content-type": "application/json"}
+                )
+                if resp.status_code < 300:
+                    return
+                last = RuntimeError(f"HTTP {resp.status_code}")
+                if resp.status_code < 500 and resp.status_code != 429:
+                    break  # the receiver refuses this request: retrying will not help
+            except httpx.HTTPError as exc:
+                last = exc
+            if attempt + 1 < self.attempts:
+                self.sleep(0.5 * 2**attempt)
+        raise RuntimeError(f"webhook failed after {self.attempts} attempt(s): {last}")
+
+
+@dataclass
+class Delivery:
+    """One notifier's outcome for one event."""
+
+    notifier: str
+    alert_id: str
+    event: str
+    ok: bool
+    error: str | None
+    at: str
+
+
+class Dispatcher:
+    """Sends each event to every notifier and records every outcome in Redis."""
+
+    def __init__(self, notifiers: list[Notifier], client: redis.Redis, prefix: str) -> None:
+        self.notifiers = notifiers
+        self.client = client
+        self.key = keys.deliveries_key(prefix)
+
+    def dispatch(self, alert: Alert, event: Event) -> list[Delivery]:
+        """Deliver to all; a failing notifier is logged and recorded, the rest still run."""
+        out = []
+        for notifier in self.notifiers:
+            error = None
+            try:
+                notifier.notify(alert, event)
+            except Exception as exc:  # noqa: BLE001 (one notifier must not silence the others)
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning("notifier %s failed for alert %s: %s", notifier.name, alert.id, error)
+            out.append(
+                Delivery(
+                    notifier.name,
+                    alert.id,
+                    event,
+                    error is None,
+                    error,
+                    datetime.now(UTC).isoformat(),
+                )
+            )
+        pipe = self.client.pipeline(transaction=False)
+        for d in out:
+            pipe.lpush(self.key, orjson.dumps(d.__dict__))
+        pipe.ltrim(self.key, 0, DELIVERIES_KEPT - 1)
+        pipe.execute()
+        return out

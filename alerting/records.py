@@ -1,0 +1,74 @@
+"""The alert record (see ARCHITECTURE.md), defined once and validated where it is built."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerting.rules import Severity
+
+AlertState = Literal["pending", "firing", "resolved"]
+ScopeKind = Literal["all", "topic", "ticker", "source"]
+
+
+class Scope(BaseModel):
+    """Which slice of the stream an alert is about."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ScopeKind
+    value: str | None = None
+
+    @classmethod
+    def parse(cls, name: str) -> Scope:
+        """``all`` or ``kind:value`` → Scope."""
+        kind, _, value = name.partition(":")
+        return cls(kind=kind, value=value or None)
+
+    @property
+    def name(self) -> str:
+        """``all``, ``topic:Earnings``..."""
+        return self.kind if self.value is None else f"{self.kind}:{self.value}"
+
+
+class Example(BaseModel):
+    """A document that drove an alert."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    text: str
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published_at: datetime
+    score: float
+    tickers: list[str] = []
+
+
+class Alert(BaseModel):
+    """One spike of negative sentiment on one scope, through its lifecycle."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    rule: str = "negative_spike"
+    scope: Scope
+    severity: Severity
+    state: AlertState
+    started_at: datetime
+    fired_at: datetime | None = None
+    resolved_at: datetime | None = None
+    updated_at: datetime
+    current: dict[str, float]
+    baseline: dict[str, float]
+    verdict: dict[str, object] = {}
+    thresholds_version: int
+    model_version: str | None = None
+    examples: list[Example] = []
+    kibana_url: str | None = None
+    notifications: int = Field(default=0, ge=0)
+    acked_by: str | None = None
+    acked_at: datetime | None = None

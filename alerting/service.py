@@ -1,0 +1,123 @@
+"""Wiring of the alerting service from the settings: stores, notifiers, evaluator and API."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+import uvicorn
+from kafka import KafkaProducer
+
+from alerting.api import Services, create_app
+from alerting.auth import KeyRing
+from alerting.evaluator import Evaluator
+from alerting.evidence import EvidenceFinder
+from alerting.notifiers import (
+    Dispatcher,
+    ElasticsearchNotifier,
+    KafkaNotifier,
+    LiveFeedNotifier,
+    Notifier,
+    WebhookNotifier,
+)
+from alerting.store import AlertStore
+from alerting.thresholds import ThresholdStore
+from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client, redis_kwargs
+from streaming.exceptions import ConfigError
+from streaming.indices import alerts_index, docs_pattern
+from streaming.settings import Settings
+from streaming.window_store import RedisWindowStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Alerting:
+    """The built service: the API's services and the evaluator."""
+
+    services: Services
+    evaluator: Evaluator
+    producer: KafkaProducer | None
+
+
+def build(settings: Settings, *, with_kafka: bool = True) -> Alerting:
+    """Build the stores, notifiers, evaluator and API services from the settings."""
+    keyring = KeyRing.load(keys_file=settings.alerting.api_keys_file)
+    if len(keyring) == 0:
+        raise ConfigError(
+            "no API keys: set UNDERTOW_API_KEYS='analyst:KEY,operator:KEY' "
+            "or alerting.api_keys_file"
+        )
+    prefix = settings.redis.key_prefix
+    client = redis_client(settings.redis)
+    es = elasticsearch_client(settings.elasticsearch)
+    st = settings.streaming
+    windows = RedisWindowStore(client, st.bucket_s, st.retention_s, prefix)
+    thresholds, alerts = ThresholdStore(client, prefix), AlertStore(client, prefix)
+    notifiers: list[Notifier] = [
+        LiveFeedNotifier(client, prefix),
+        ElasticsearchNotifier(es, alerts_index(settings.elasticsearch.index_prefix)),
+    ]
+    producer = None
+    if with_kafka:
+        producer = KafkaProducer(**kafka_python_kwargs(settings.kafka), acks="all")
+        notifiers.append(KafkaNotifier(producer, settings.kafka.topics.alerts))
+    notifiers += [
+        WebhookNotifier(h, settings.alerting.webhook_attempts) for h in settings.alerting.webhooks
+    ]
+    pattern = docs_pattern(settings.elasticsearch.index_prefix)
+    evaluator = Evaluator(
+        windows,
+        thresholds,
+        alerts,
+        Dispatcher(notifiers, client, prefix),
+        EvidenceFinder(es, pattern),
+        bucket_s=st.bucket_s,
+        examples=settings.alerting.examples,
+        kibana_url=settings.alerting.kibana_url,
+    )
+    services = Services(
+        alerts=alerts,
+        thresholds=thresholds,
+        windows=windows,
+        redis=client,
+        es=es,
+        docs_pattern=pattern,
+        keyring=keyring,
+        aio_redis=lambda: aioredis.Redis.from_url(
+            settings.redis.url, **redis_kwargs(settings.redis)
+        ),
+        prefix=prefix,
+        bucket_s=st.bucket_s,
+        tick_s=settings.alerting.tick_s,
+    )
+    return Alerting(services, evaluator, producer)
+
+
+def serve(settings: Settings, *, evaluate: bool = True, log_level: str = "warning") -> None:
+    """Run the API (and the evaluator in a thread) until interrupted."""
+    built = build(settings)
+    thread = None
+    if evaluate:
+        thread = threading.Thread(
+            target=built.evaluator.run,
+            args=(settings.alerting.tick_s,),
+            name="evaluator",
+            daemon=True,
+        )
+        thread.start()
+    try:
+        uvicorn.run(
+            create_app(built.services),
+            host=settings.alerting.host,
+            port=settings.alerting.port,
+            log_level=log_level.lower(),
+        )
+    finally:
+        built.evaluator.stop()
+        if thread is not None:
+            thread.join(timeout=settings.alerting.tick_s + 5)
+        if built.producer is not None:
+            built.producer.close()
