@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import orjson
 import redis
 import redis.asyncio as aioredis
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, TransportError
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -136,7 +136,11 @@ def healthz(services: Svc) -> dict[str, Any]:
         redis_ok = bool(services.redis.ping())
     except redis.RedisError:
         redis_ok = False
-    return {"ok": redis_ok, "redis": redis_ok, "elasticsearch": bool(services.es.ping())}
+    try:
+        es_ok = services.es.cluster.health(timeout="2s")["status"] in ("green", "yellow")
+    except (ApiError, TransportError):
+        es_ok = False
+    return {"ok": redis_ok and es_ok, "redis": redis_ok, "elasticsearch": es_ok}
 
 
 @service_router.get("/metrics")

@@ -39,10 +39,10 @@ class SpikeThresholds(BaseModel):
     baseline_s: int = Field(default=7200, ge=300, le=30 * 86_400)
     min_docs: int = Field(default=10, ge=1)
     min_baseline_docs: int = Field(default=30, ge=1)
-    min_negative: int = Field(default=5, ge=1)
+    min_negative: int = Field(default=8, ge=1)
     share: float = Field(default=0.4, gt=0.0, le=1.0)
     ratio: float = Field(default=2.0, ge=1.0)
-    z: float = Field(default=3.0, ge=0.0)
+    z: float = Field(default=4.0, ge=0.0)
     # A baseline share below this is taken as this (no infinite ratio after a calm period).
     baseline_floor: float = Field(default=0.05, gt=0.0, le=1.0)
     pending_evaluations: int = Field(default=2, ge=1, le=100)

@@ -1,0 +1,284 @@
+"""Alerting on the real stack: the evaluator fires on a burst and on nothing else, the API's
+keys and roles, thresholds changed live, the live feed, and the backtest."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from kafka import KafkaConsumer
+
+from alerting.service import Alerting, build
+from streaming.clients import kafka_python_kwargs
+from streaming.es_sink import ElasticsearchSink
+from streaming.indices import alerts_index
+from streaming.records import ScoredDoc
+from streaming.settings import Settings
+from streaming.window_store import Countable
+from tests.integration.conftest import ROOT, undertow
+from tests.integration.pipeline import Pipeline, wait_for
+from tests.integration.traffic import background, burst, now
+
+KEYS = "analyst:analyst-key-123,operator:operator-key-456"
+ANALYST = {"Authorization": "Bearer analyst-key-123"}
+OPERATOR = {"Authorization": "Bearer operator-key-456"}
+
+
+@pytest.fixture
+def pipeline(
+    stack: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pipeline]:
+    monkeypatch.setenv("UNDERTOW_API_KEYS", KEYS)
+    p = Pipeline(tmp_path, {"alerting": {"tick_s": 1.0}})
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+def store(built: Alerting, docs: list[ScoredDoc], pipeline: Pipeline) -> None:
+    """What the sink worker would do with these documents."""
+    built.services.windows.add([Countable.of(d) for d in docs])
+    ElasticsearchSink(pipeline.es, index_prefix=pipeline.settings.elasticsearch.index_prefix).write(
+        docs
+    )
+
+
+def test_a_burst_fires_for_its_topic_and_ticker_only_with_evidence(pipeline: Pipeline) -> None:
+    built = build(pipeline.settings)
+    t0 = now()
+    store(built, background(t0 - timedelta(hours=2), t0, per_minute=30), pipeline)
+    store(
+        built,
+        burst(t0 - timedelta(minutes=4), 4, 10, topic="Energy | Oil", ticker="ACME"),
+        pipeline,
+    )
+    pipeline.es.indices.refresh(index=f"{pipeline.run}-docs*")
+    events = built.evaluator.tick() + built.evaluator.tick()  # the pending period is 2 ticks
+    fired = {(a.scope.name, e) for a, e in events}
+    assert fired == {("topic:Energy | Oil", "fired"), ("ticker:ACME", "fired")}
+    for alert, _ in events:
+        assert alert.state == "firing" and alert.severity in ("warning", "critical")
+        assert alert.current["negative_share"] > 0.4
+        assert len(alert.examples) == 5 and all(ex.score < 0 for ex in alert.examples)
+        assert alert.model_version == "test-1" and alert.thresholds_version == 1
+        assert alert.kibana_url and "app/discover" in alert.kibana_url
+    assert built.evaluator.tick() == []  # firing, not announced again
+    consumer = KafkaConsumer(
+        pipeline.settings.kafka.topics.alerts,
+        **kafka_python_kwargs(pipeline.settings.kafka),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    published = [orjson.loads(m.value) for m in consumer]
+    consumer.close()
+    assert sorted(p["alert"]["scope"]["value"] for p in published) == ["ACME", "Energy | Oil"]
+    index = alerts_index(pipeline.settings.elasticsearch.index_prefix)
+    pipeline.es.indices.refresh(index=index)
+    assert pipeline.es.count(index=index)["count"] == 2
+
+
+def test_a_quiet_stream_fires_nothing(pipeline: Pipeline) -> None:
+    built = build(pipeline.settings)
+    t0 = now()
+    store(built, background(t0 - timedelta(hours=2), t0, per_minute=30, seed=7), pipeline)
+    assert [built.evaluator.tick() for _ in range(3)] == [[], [], []]
+    assert built.services.alerts.recent() == []
+
+
+def test_a_restarted_evaluator_neither_loses_nor_repeats_an_alert(pipeline: Pipeline) -> None:
+    first = build(pipeline.settings)
+    t0 = now()
+    store(first, background(t0 - timedelta(hours=2), t0, per_minute=30), pipeline)
+    store(first, burst(t0 - timedelta(minutes=3), 3, 15, topic="Macro", ticker="ZZZ"), pipeline)
+    assert first.evaluator.tick() == []  # pending
+    second = build(pipeline.settings)  # a new process would build exactly this
+    events = second.evaluator.tick()
+    assert {(a.scope.name, e) for a, e in events} == {
+        ("topic:Macro", "fired"),
+        ("ticker:ZZZ", "fired"),
+    }
+    assert build(pipeline.settings).evaluator.tick() == []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(pipeline: Pipeline) -> Iterator[tuple[str, Pipeline]]:
+    port = _free_port()
+    env = dict(os.environ, UNDERTOW_API_KEYS=KEYS)
+    log = (pipeline.home / "alerting.log").open("ab")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streaming.cli",
+            "--config",
+            str(pipeline.config),
+            "alerting",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for("the API", lambda: _up(url), timeout=60)
+        yield url, pipeline
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_keys_roles_and_bad_requests(server: tuple[str, Pipeline]) -> None:
+    url, _ = server
+    assert httpx.get(f"{url}/api/alerts").status_code == 401
+    assert (
+        httpx.get(f"{url}/api/alerts", headers={"Authorization": "Bearer nope-nope"}).status_code
+        == 401
+    )
+    assert httpx.get(f"{url}/api/alerts", headers=ANALYST).json()["items"] == []
+    change = {"defaults": {"ticker": {"ratio": 3}}, "reason": "fewer ticker alerts"}
+    assert httpx.put(f"{url}/api/thresholds", json=change, headers=ANALYST).status_code == 403
+    assert httpx.put(f"{url}/api/thresholds", json=change).status_code == 401
+    bad = httpx.put(
+        f"{url}/api/thresholds",
+        json={"defaults": {"ticker": {"ratio": "x"}}, "reason": "r"},
+        headers=OPERATOR,
+    )
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == [
+        "body",
+        "defaults",
+        "ticker",
+        "ratio",
+    ]
+    no_reason = httpx.put(f"{url}/api/thresholds", json={"defaults": {}}, headers=OPERATOR)
+    assert no_reason.status_code == 422 and "reason" in no_reason.text
+    for query in ("scope=sector:x", "window=forever", "state=open", "limit=0", "since=tomorrow"):
+        path = "/api/trends" if query.split("=")[0] in ("scope", "window") else "/api/alerts"
+        assert httpx.get(f"{url}{path}?{query}", headers=ANALYST).status_code == 422, query
+    assert httpx.get(f"{url}/api/alerts/nope", headers=ANALYST).status_code == 404
+    assert (
+        httpx.post(f"{url}/api/backtest", json={"since": "1d"}, headers=ANALYST).status_code == 403
+    )
+    assert httpx.get(f"{url}/docs").status_code == 200
+    assert "undertow_api_requests" in httpx.get(f"{url}/metrics").text
+
+
+def test_a_threshold_change_takes_effect_live_and_is_in_the_history(
+    server: tuple[str, Pipeline],
+) -> None:
+    url, pipeline = server
+    built = build(pipeline.settings)
+    raise_bar = {
+        "defaults": {"ticker": {"min_docs": 100000}, "topic": {"min_docs": 100000}},
+        "reason": "test: mute",
+    }
+    changed = httpx.put(f"{url}/api/thresholds", json=raise_bar, headers=OPERATOR)
+    assert changed.status_code == 200 and changed.json()["version"] == 2
+    t0 = now()
+    store(built, background(t0 - timedelta(hours=2), t0, per_minute=30), pipeline)
+    store(built, burst(t0 - timedelta(minutes=3), 3, 15, topic="Earnings", ticker="QQQQ"), pipeline)
+    time.sleep(3)  # several ticks at 1 s
+    assert httpx.get(f"{url}/api/alerts", headers=ANALYST).json()["items"] == []
+    with httpx.stream("GET", f"{url}/api/alerts/stream", headers=ANALYST, timeout=30) as live:
+        lower = {
+            "defaults": {"ticker": {"min_docs": 10}, "topic": {"min_docs": 10}},
+            "reason": "test: back",
+        }
+        assert (
+            httpx.put(f"{url}/api/thresholds", json=lower, headers=OPERATOR).json()["version"] == 3
+        )
+        seen: set[str] = set()
+        deadline = time.monotonic() + 20
+        for line in live.iter_lines():
+            if line.startswith("data: "):
+                event = orjson.loads(line[6:])
+                seen.add(event["alert"]["scope"]["value"])
+            if seen >= {"QQQQ", "Earnings"} or time.monotonic() > deadline:
+                break
+    assert seen >= {"QQQQ", "Earnings"}
+    listed = httpx.get(f"{url}/api/alerts?state=firing", headers=ANALYST).json()["items"]
+    assert {a["scope"]["value"] for a in listed} == {"QQQQ", "Earnings"}
+    assert all(a["examples"] and a["thresholds_version"] == 3 for a in listed)
+    history = httpx.get(f"{url}/api/thresholds/history", headers=ANALYST).json()["items"]
+    assert [h["reason"] for h in history] == ["test: back", "test: mute"]
+    acked = httpx.post(f"{url}/api/alerts/{listed[0]['id']}/ack", headers=ANALYST).json()
+    assert acked["acked_by"].startswith("analyst:")
+
+
+def test_backtest_finds_the_injected_spikes_and_a_sweep_shows_the_trade_off(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    built = build(pipeline.settings)
+    t0 = now().replace(second=0, microsecond=0)
+    day = background(t0 - timedelta(hours=26), t0, per_minute=25, seed=3)
+    spikes = [
+        (t0 - timedelta(hours=15), "Macro", "BBB"),
+        (t0 - timedelta(hours=5), "Earnings", "CCC"),
+    ]
+    for onset, topic, ticker in spikes:
+        day += burst(onset, 15, 5, topic=topic, ticker=ticker)
+    sink = ElasticsearchSink(pipeline.es, index_prefix=pipeline.run)
+    for i in range(0, len(day), 2000):
+        sink.write(day[i : i + 2000])
+    pipeline.es.indices.refresh(index=f"{pipeline.run}-docs*")
+    events = {
+        "events": [
+            {
+                "scope": scope,
+                "onset": onset.isoformat(),
+                "end": (onset + timedelta(minutes=15)).isoformat(),
+            }
+            for onset, topic, ticker in spikes
+            for scope in (f"topic:{topic}", f"ticker:{ticker}")
+        ]
+    }
+    events_file = tmp_path / "events.json"
+    events_file.write_bytes(orjson.dumps(events))
+    done = undertow(
+        "--config",
+        str(pipeline.config),
+        "thresholds",
+        "backtest",
+        "--since",
+        "1d",
+        "--events",
+        str(events_file),
+        "--sweep",
+        "ratio=1.5,2,4",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    report = orjson.loads(done.stdout.splitlines()[-1])["configurations"]
+    given = report["given"]
+    assert given["recall"] == 1.0
+    assert given["false_alerts_per_day"] <= 1.0, given["fired"]
+    assert given["detection_delay_s"]["max"] <= 600
+    per_day = [report[f"ratio={r}"]["alerts_per_day"] for r in ("1.5", "2", "4")]
+    assert per_day == sorted(per_day, reverse=True)
+    del built
