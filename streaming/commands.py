@@ -10,17 +10,14 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
-from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from deploy.stack.manager import Stack
-from streaming.bootstrap import bootstrap
 from streaming.clients import redis_client
 from streaming.context import app_context
-from streaming.demo import Feeder, Summary, load_feed
+from streaming.demo import run_demo
 from streaming.replay import parse_duration, read_documents, replay
-from streaming.supervisor import Supervisor
+from streaming.supervisor import Supervisor, worker_args
 from streaming.trends import parse_scope, trend
 from streaming.window_store import RedisWindowStore
 from streaming.workers import ROLES, run_role
@@ -50,7 +47,7 @@ def worker(
     level = logging.getLevelName(logging.getLogger().level)
     if len(roles) == 1:
         raise typer.Exit(run_role(settings, roles[0], level))
-    raise typer.Exit(Supervisor(roles, context.config_path, level).run())
+    raise typer.Exit(Supervisor(worker_args(roles), context.config_path, level).run())
 
 
 @app.command("replay")
@@ -173,42 +170,14 @@ def demo(
     Ctrl-C (or --duration) stops the workers, and the stack if the demo started it.
     """
     context = app_context(ctx)
-    settings = context.settings()
-    stack = Stack(settings.stack, progress=lambda msg: err.print(f"[dim]stack[/] {msg}"))
-    was_up = all(st.healthy for st in stack.status().values())
-    stack.up()
-    bootstrap(settings)
     level = logging.getLevelName(logging.getLogger().level)
-    logs = settings.stack.home / "logs"
-    workers = Supervisor(ROLES, context.config_path, level, log_dir=logs)
-    workers.start_all()
-    err.print(f"[dim]demo[/] workers started (logs in {logs}/worker-*.log); replaying the feed")
-    feeder = Feeder(settings, load_feed(), live_rate)
-    feeder.start()
-    summary = Summary(settings)
-    began = time.monotonic()
-    console = Console()
-    try:
-        with Live(console=console, refresh_per_second=1, transient=False) as live:
-            last_plain = 0.0
-            while duration is None or time.monotonic() - began < duration:
-                workers.tend()
-                view = summary.render(feeder.state, time.monotonic() - began)
-                if console.is_terminal:
-                    live.update(view)
-                elif time.monotonic() - last_plain >= 10:  # a log, not a screen: now and then
-                    console.print(view)
-                    last_plain = time.monotonic()
-                time.sleep(1.0)
-    except KeyboardInterrupt:
-        err.print("[dim]demo[/] stopping")
-    finally:
-        feeder.stop_event.set()
-        feeder.join(timeout=10)
-        workers.stop()
-        final = summary.final(feeder.state)
-        summary.close()
-        if not was_up and not keep_stack:
-            stack.down()
+    final = run_demo(
+        context.settings(),
+        context.config_path,
+        level,
+        duration=duration,
+        live_rate=live_rate,
+        keep_stack=keep_stack,
+    )
     if as_json:
         typer.echo(orjson.dumps(final).decode())

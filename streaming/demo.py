@@ -1,18 +1,25 @@
-"""``undertow demo``: the stack, the workers, the bundled sample feed and a live summary.
+"""``undertow demo``: the stack, the workers, the alerting service, the bundled sample feed and a
+live summary.
 
 The feed (deploy/demo/feed.jsonl, MIT-licensed tweets) holds two hours of history, replayed at
 once with event times in the past, and a burst of clearly negative oil news on the ticker ACME
-that arrives while the demo runs; after it, ordinary documents keep trickling in. Every run
-gives the documents fresh ids, so a second demo is scored and counted like the first.
+that arrives while ordinary live documents keep coming (a pool of other tweets). Every run
+gives the documents fresh ids, and the demo keeps its windows and alerts under their own Redis
+key prefix (``undertow-demo``, cleared at start), so a second demo is scored, counted and alerted
+on like the first (the same stories again would otherwise be reposts).
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import logging
+import os
+import secrets
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,25 +27,34 @@ from typing import Any
 
 import orjson
 from kafka import KafkaProducer
-from rich.console import Group
+from rich.console import Console, Group
+from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from alerting.auth import KEYS_ENV
+from alerting.store import AlertStore
+from deploy.stack.manager import Stack
+from streaming.bootstrap import bootstrap
 from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client
 from streaming.indices import docs_pattern
 from streaming.lag import lag
 from streaming.settings import Settings
+from streaming.supervisor import Supervisor, worker_args
 from streaming.window_store import RedisWindowStore
+from streaming.workers import ROLES
 
 log = logging.getLogger(__name__)
 FEED = Path(__file__).resolve().parents[1] / "deploy" / "demo" / "feed.jsonl"
 TOPIC_ROWS = 12
+DEMO_PREFIX = "undertow-demo"
 
 
 def load_feed(path: Path = FEED) -> list[dict[str, Any]]:
-    """The feed's items, in time order."""
+    """The feed's items: timed ones (``offset_s``) in time order, then the live pool."""
     items = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
-    return sorted(items, key=lambda d: d["offset_s"])
+    timed = sorted((i for i in items if "offset_s" in i), key=lambda d: d["offset_s"])
+    return timed + [i for i in items if i.get("live")]
 
 
 @dataclass
@@ -52,7 +68,7 @@ class FeedState:
 
 
 class Feeder(threading.Thread):
-    """Produces the feed relative to its start, then a trickle of ordinary documents."""
+    """Produces the feed relative to its start, with ordinary live documents alongside."""
 
     def __init__(self, settings: Settings, items: list[dict[str, Any]], live_rate: float) -> None:
         super().__init__(name="demo-feeder", daemon=True)
@@ -65,7 +81,7 @@ class Feeder(threading.Thread):
 
     def _send(self, producer: KafkaProducer, item: dict[str, Any], when: datetime) -> None:
         topics = self.settings.kafka.topics
-        doc = {k: v for k, v in item.items() if k != "offset_s"}
+        doc = {k: v for k, v in item.items() if k not in ("offset_s", "live")}
         doc |= {"id": f"demo-{self.run_id}-{self.state.produced}", "published_at": when.isoformat()}
         topic = topics.social if doc.get("source") == "social" else topics.news
         producer.send(topic, key=doc["id"].encode(), value=orjson.dumps(doc))
@@ -73,22 +89,26 @@ class Feeder(threading.Thread):
         if item.get("tickers"):
             self.state.burst_sent += 1
 
+    def schedule(self) -> Iterator[tuple[float, dict[str, Any]]]:
+        """(seconds from start, item): the feed, merged with ordinary documents from the start
+        at ``live_rate`` per second (so a burst lands in ordinary live traffic)."""
+        ordinary = [i for i in self.items if i.get("live")]
+        feed = ((i["offset_s"], n, i) for n, i in enumerate(self.items) if "offset_s" in i)
+        live = ((k / self.live_rate, -1, i) for k, i in enumerate(itertools.cycle(ordinary)))
+        for offset, _, item in heapq.merge(feed, live, key=lambda x: (x[0], x[1])):
+            yield offset, item
+
     def run(self) -> None:
-        """Feed until stopped."""
+        """Feed until stopped: history at once (event times in the past), the rest live."""
         producer = KafkaProducer(**kafka_python_kwargs(self.settings.kafka), linger_ms=20)
         start_wall, start = datetime.now(UTC), time.monotonic()
         try:
-            for item in self.items:
-                wait = start + item["offset_s"] - time.monotonic()
+            for offset, item in self.schedule():
+                wait = start + offset - time.monotonic()
                 if wait > 0 and self.stop_event.wait(wait):
                     return
-                self._send(producer, item, start_wall + timedelta(seconds=item["offset_s"]))
-            producer.flush()
-            ordinary = [i for i in self.items if not i.get("tickers")]
-            for item in itertools.cycle(ordinary):
-                if self.stop_event.wait(1 / self.live_rate):
-                    return
-                self._send(producer, item, datetime.now(UTC))
+                when = start_wall + timedelta(seconds=offset) if offset < 0 else datetime.now(UTC)
+                self._send(producer, item, when)
         finally:
             self.state.done.set()
             producer.close()
@@ -181,4 +201,124 @@ class Summary:
             "burst_sent": feed.burst_sent,
             "all_2h": self.store.window("all", now, 7200).stats.as_dict(),
             "acme_15m": self.store.window("ticker:ACME", now, 900).stats.as_dict(),
+            "alerts": [
+                {
+                    "scope": a.scope.name,
+                    "state": a.state,
+                    "severity": a.severity,
+                    "examples": len(a.examples),
+                }
+                for a in AlertStore(self.redis, self.settings.redis.key_prefix).recent()
+            ],
         }
+
+    def alerts(self) -> Table:
+        """The alerts of this demo, newest first."""
+        table = Table(
+            "state",
+            "severity",
+            "scope",
+            "negative",
+            "baseline",
+            "fired at",
+            "most negative example",
+            title="alerts (GET /api/alerts)",
+        )
+        for alert in AlertStore(self.redis, self.settings.redis.key_prefix).recent()[:8]:
+            example = alert.examples[0].text[:60] if alert.examples else ""
+            fired = alert.fired_at.strftime("%H:%M:%S") if alert.fired_at else "-"
+            table.add_row(
+                alert.state,
+                alert.severity,
+                alert.scope.name,
+                f"{alert.current.get('negative_share', 0):.0%}",
+                f"{alert.baseline.get('negative_share', 0):.0%}",
+                fired,
+                example,
+            )
+        return table
+
+
+def demo_settings(settings: Settings) -> tuple[Settings, dict[str, str], str | None]:
+    """The demo's settings and its children's environment: its own Redis key prefix, and API
+    keys made up for this run unless UNDERTOW_API_KEYS is set (then None is returned as key)."""
+    redis_settings = settings.redis.model_copy(update={"key_prefix": DEMO_PREFIX})
+    env = dict(os.environ, UNDERTOW_REDIS__KEY_PREFIX=DEMO_PREFIX)
+    key = None
+    if not env.get(KEYS_ENV):
+        key = secrets.token_urlsafe(16)
+        env[KEYS_ENV] = f"operator:{key}"
+    return settings.model_copy(update={"redis": redis_settings}), env, key
+
+
+def _clear(settings: Settings) -> None:
+    client = redis_client(settings.redis)
+    try:
+        names = list(client.scan_iter(match=f"{DEMO_PREFIX}:*", count=1000))
+        for i in range(0, len(names), 1000):
+            client.delete(*names[i : i + 1000])
+    finally:
+        client.close()
+
+
+def run_demo(
+    settings: Settings,
+    config: Path | None,
+    log_level: str,
+    *,
+    duration: float | None,
+    live_rate: float,
+    keep_stack: bool,
+) -> dict[str, Any]:
+    """Run the demo until Ctrl-C or ``duration``; stop what it started; return a summary."""
+    err = Console(stderr=True)
+    stack = Stack(settings.stack, progress=lambda msg: err.print(f"[dim]stack[/] {msg}"))
+    was_up = all(st.healthy for st in stack.status().values())
+    stack.up()
+    bootstrap(settings)
+    settings, env, key = demo_settings(settings)
+    _clear(settings)
+    logs = settings.stack.home / "logs"
+    children = {**worker_args(ROLES), "alerting": ["alerting", "serve"]}
+    services = Supervisor(children, config, log_level, log_dir=logs, env=env)
+    services.start_all()
+    web = f"http://{settings.alerting.host}:{settings.alerting.port}/"
+    err.print(
+        f"[dim]demo[/] workers and alerting started (logs in {logs}); web page and API: {web}"
+    )
+    if key:
+        err.print(f"[dim]demo[/] operator key for this run (not stored anywhere): {key}")
+    feeder = Feeder(settings, load_feed(), live_rate)
+    feeder.start()
+    summary = Summary(settings)
+    began = time.monotonic()
+    try:
+        _show(summary, services, feeder, began, duration)
+    except KeyboardInterrupt:
+        err.print("[dim]demo[/] stopping")
+    finally:
+        feeder.stop_event.set()
+        feeder.join(timeout=10)
+        services.stop()
+        final = summary.final(feeder.state)
+        summary.close()
+        if not was_up and not keep_stack:
+            stack.down()
+    return final
+
+
+def _show(
+    summary: Summary, services: Supervisor, feeder: Feeder, began: float, duration: float | None
+) -> None:
+    console = Console()
+    with Live(console=console, refresh_per_second=1) as live:
+        last_plain = 0.0
+        while duration is None or time.monotonic() - began < duration:
+            services.tend()
+            view = Group(summary.render(feeder.state, time.monotonic() - began), summary.alerts())
+            if console.is_terminal:
+                live.update(view)
+            elif time.monotonic() - last_plain >= 10:  # a log, not a screen: now and then
+                console.print(view)
+                last_plain = time.monotonic()
+            time.sleep(1.0)

@@ -17,34 +17,49 @@ RESTART_DELAY_S = 2.0
 STOP_TIMEOUT_S = 30.0
 
 
-def child_command(role: str, config: Path | None, log_level: str) -> list[str]:
-    """The command line that runs one role in its own process."""
+def child_command(args: list[str], config: Path | None, log_level: str) -> list[str]:
+    """The command line that runs ``undertow ARGS`` in its own process."""
     cmd = [sys.executable, "-m", "streaming.cli", "--log-level", log_level]
     if config is not None:
         cmd += ["--config", str(config)]
-    return [*cmd, "worker", "--role", role]
+    return [*cmd, *args]
+
+
+def worker_args(roles: Sequence[str]) -> dict[str, list[str]]:
+    """``undertow worker --role R`` for each role."""
+    return {role: ["worker", "--role", role] for role in roles}
 
 
 class Supervisor:
     """Keeps one child process per role alive until told to stop."""
 
     def __init__(
-        self, roles: Sequence[str], config: Path | None, log_level: str, log_dir: Path | None = None
+        self,
+        children: dict[str, list[str]],
+        config: Path | None,
+        log_level: str,
+        log_dir: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
-        self.commands = {role: child_command(role, config, log_level) for role in roles}
+        self.commands = {name: child_command(a, config, log_level) for name, a in children.items()}
         # None: the children share this process's stdout/stderr.
         self.log_dir = log_dir
+        self.env = env
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = False
 
     def _start(self, role: str) -> None:
         if self.log_dir is None:
-            self.children[role] = subprocess.Popen(self.commands[role])
+            self.children[role] = subprocess.Popen(self.commands[role], env=self.env)
         else:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            with (self.log_dir / f"worker-{role}.log").open("ab") as out:
+            with (self.log_dir / f"{role}.log").open("ab") as out:
                 self.children[role] = subprocess.Popen(
-                    self.commands[role], stdout=out, stderr=out, start_new_session=True
+                    self.commands[role],
+                    stdout=out,
+                    stderr=out,
+                    start_new_session=True,
+                    env=self.env,
                 )
         log.info("started %s worker, pid %d", role, self.children[role].pid)
 

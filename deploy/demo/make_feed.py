@@ -3,9 +3,11 @@
 
 Text comes only from the MIT-licensed Twitter Financial News Topic set. Background: 1,200 tweets
 sampled at random, half as source ``news`` and half as ``social``, spread over the two hours
-before the demo starts. Burst: 60 tweets of the set's ``Energy | Oil`` class that the shipped
-model scores clearly negative, all tagged with the ticker ``ACME``, arriving over three minutes
-while the demo runs. ``offset_s`` is seconds relative to the demo's start (negative: history).
+before the demo starts. Live: 1,500 other tweets, sent as ordinary traffic while the demo runs
+(``"live": true``). Burst: 60 tweets of the set's ``Energy | Oil`` class that the shipped
+model scores clearly negative, all tagged with the ticker ``ACME`` (half as news, half as
+social), arriving over 90 seconds while the demo runs. ``offset_s`` is seconds relative to the
+demo's start (negative: history).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from models.scorer import Scorer
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-BACKGROUND, BURST, HISTORY_S, BURST_START_S, BURST_S = 1200, 60, 7200, 20, 180
+BACKGROUND, LIVE, BURST, HISTORY_S, BURST_START_S, BURST_S = 1200, 1500, 60, 7200, 20, 90
 
 
 def main(data_dir: Path) -> None:
@@ -40,7 +42,8 @@ def main(data_dir: Path) -> None:
         if s.sentiment == "negative" and s.sentiment_score < -0.6
     ]
     burst = rng.sample(negative, BURST)
-    background = rng.sample([r["text"] for r in rows if r["text"] not in set(burst)], BACKGROUND)
+    pool = rng.sample([r["text"] for r in rows if r["text"] not in set(burst)], BACKGROUND + LIVE)
+    background, live = pool[:BACKGROUND], pool[BACKGROUND:]
     feed = [
         {
             "text": text,
@@ -52,14 +55,19 @@ def main(data_dir: Path) -> None:
     feed += [
         {
             "text": text,
-            "source": "news",
+            "source": "news" if i % 2 else "social",
             "tickers": ["ACME"],
             "offset_s": BURST_START_S + round(i * BURST_S / BURST, 1),
         }
         for i, text in enumerate(burst)
     ]
+    feed.sort(key=lambda d: d["offset_s"])
+    feed += [
+        {"text": text, "source": "social" if i % 3 else "news", "live": True}
+        for i, text in enumerate(live)
+    ]
     with (HERE / "feed.jsonl").open("wb") as out:
-        for item in sorted(feed, key=lambda d: d["offset_s"]):
+        for item in feed:
             out.write(orjson.dumps(item) + b"\n")
     print(
         f"feed.jsonl: {len(background)} background + {len(burst)} burst "

@@ -10,8 +10,8 @@ from streaming.settings import Settings
 from tests.integration.conftest import undertow
 
 
-def test_demo_scores_the_feed_shows_the_burst_and_stops_its_workers(stack: Settings) -> None:
-    done = undertow("demo", "--duration", "50", "--json", timeout=300)
+def test_demo_scores_the_feed_alerts_on_the_burst_and_stops_its_processes(stack: Settings) -> None:
+    done = undertow("demo", "--duration", "80", "--json", timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     final = orjson.loads(done.stdout.strip().splitlines()[-1])
     assert final["produced"] >= 1200  # the two hours of history, at least
@@ -20,8 +20,12 @@ def test_demo_scores_the_feed_shows_the_burst_and_stops_its_workers(stack: Setti
     assert acme["total"] >= 5
     assert acme["negative_share"] >= 0.8
     assert "trend per topic" in done.stdout
+    fired = {a["scope"] for a in final["alerts"] if a["state"] == "firing"}
+    # The alerting service saw the burst, on its ticker and its topic, and nothing else fired.
+    assert fired == {"ticker:ACME", "topic:Energy | Oil"}, final["alerts"]
+    assert all(a["examples"] for a in final["alerts"] if a["state"] == "firing")
     left = subprocess.run(
-        ["pgrep", "-f", "streaming.cli.* worker --role"],
+        ["pgrep", "-f", "streaming.cli.* (worker --role|alerting serve)"],
         capture_output=True,
         text=True,
         check=False,
