@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from streaming.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from tests.integration.pipeline import Pipeline
+
 ROOT = Path(__file__).resolve().parents[2]
+KEYS = "analyst:analyst-key-123,operator:operator-key-456"
 
 
 def undertow(
@@ -46,3 +54,66 @@ def stack() -> Iterator[Settings]:
     if not was_running:
         down = undertow("stack", "down")
         assert down.returncode == 0, down.stderr
+
+
+@pytest.fixture
+def alerting_pipeline(
+    stack: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pipeline]:
+    """An isolated pipeline whose alerting evaluates every second, with API keys set."""
+    from tests.integration.pipeline import Pipeline  # (it imports this module)
+
+    monkeypatch.setenv("UNDERTOW_API_KEYS", KEYS)
+    p = Pipeline(tmp_path, {"alerting": {"tick_s": 1.0}})
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(alerting_pipeline: Pipeline) -> Iterator[tuple[str, Pipeline]]:
+    """`undertow alerting serve` for that pipeline, on a free port: (base URL, pipeline)."""
+    port = _free_port()
+    env = dict(os.environ, UNDERTOW_API_KEYS=KEYS)
+    log = (alerting_pipeline.home / "alerting.log").open("ab")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streaming.cli",
+            "--config",
+            str(alerting_pipeline.config),
+            "alerting",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _up(url):
+            assert time.monotonic() < deadline, "the API did not come up"
+            time.sleep(0.25)
+        yield url, alerting_pipeline
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

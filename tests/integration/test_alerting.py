@@ -3,12 +3,7 @@ keys and roles, thresholds changed live, the live feed, and the backtest."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,35 +17,27 @@ from streaming.clients import kafka_python_kwargs
 from streaming.es_sink import ElasticsearchSink
 from streaming.indices import alerts_index
 from streaming.records import ScoredDoc
-from streaming.settings import Settings
 from streaming.window_store import Countable
-from tests.integration.conftest import ROOT, undertow
-from tests.integration.pipeline import Pipeline, wait_for
+from tests.integration.conftest import undertow
+from tests.integration.pipeline import Pipeline
 from tests.integration.traffic import background, burst, now
 
-KEYS = "analyst:analyst-key-123,operator:operator-key-456"
 ANALYST = {"Authorization": "Bearer analyst-key-123"}
 OPERATOR = {"Authorization": "Bearer operator-key-456"}
 
 
 @pytest.fixture
-def pipeline(
-    stack: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Pipeline]:
-    monkeypatch.setenv("UNDERTOW_API_KEYS", KEYS)
-    p = Pipeline(tmp_path, {"alerting": {"tick_s": 1.0}})
-    try:
-        yield p
-    finally:
-        p.stop()
+def pipeline(alerting_pipeline: Pipeline) -> Pipeline:
+    """An isolated pipeline with API keys and a 1 s evaluation tick (see conftest)."""
+    return alerting_pipeline
 
 
 def store(built: Alerting, docs: list[ScoredDoc], pipeline: Pipeline) -> None:
-    """What the sink worker would do with these documents."""
+    """What the sink worker does with these documents: index them, then count them."""
+    sink = ElasticsearchSink(pipeline.es, index_prefix=pipeline.settings.elasticsearch.index_prefix)
+    sink.write(docs)
+    pipeline.es.indices.refresh(index=f"{pipeline.run}-docs*")
     built.services.windows.add([Countable.of(d) for d in docs])
-    ElasticsearchSink(pipeline.es, index_prefix=pipeline.settings.elasticsearch.index_prefix).write(
-        docs
-    )
 
 
 def test_a_burst_fires_for_its_topic_and_ticker_only_with_evidence(pipeline: Pipeline) -> None:
@@ -108,50 +95,6 @@ def test_a_restarted_evaluator_neither_loses_nor_repeats_an_alert(pipeline: Pipe
         ("ticker:ZZZ", "fired"),
     }
     assert build(pipeline.settings).evaluator.tick() == []
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def server(pipeline: Pipeline) -> Iterator[tuple[str, Pipeline]]:
-    port = _free_port()
-    env = dict(os.environ, UNDERTOW_API_KEYS=KEYS)
-    log = (pipeline.home / "alerting.log").open("ab")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streaming.cli",
-            "--config",
-            str(pipeline.config),
-            "alerting",
-            "serve",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for("the API", lambda: _up(url), timeout=60)
-        yield url, pipeline
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_keys_roles_and_bad_requests(server: tuple[str, Pipeline]) -> None:
