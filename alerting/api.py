@@ -57,6 +57,7 @@ class Services:
     prefix: str
     bucket_s: int
     tick_s: float
+    retention_s: int = 48 * 3600
 
 
 class Caller(BaseModel):
@@ -220,6 +221,10 @@ def trends(
     except UndertowError as exc:
         raise _unprocessable(["query", "scope"], str(exc)) from exc
     seconds = _duration(window, "window")
+    if seconds.total_seconds() > services.retention_s:
+        raise _unprocessable(
+            ["query", "window"], f"longer than the windows' retention ({services.retention_s} s)"
+        )
     return trend(services.windows, name, int(seconds.total_seconds()), time.time())
 
 

@@ -9,7 +9,7 @@ adds detection delay, precision and recall.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,11 +20,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from alerting.evidence import SCOPE_FIELDS
 from alerting.lifecycle import ScopeState, step
-from alerting.rules import evaluate
+from alerting.rules import SpikeThresholds, evaluate
 from alerting.thresholds import KINDS, ThresholdError, ThresholdSet, apply_change
 from streaming.windows import Stats
 
-TERMS_SIZE = {"topic": 50, "ticker": 500, "source": 50}
+PAGE = 5000
+NEGATIVE = {"filter": {"term": {"sentiment.label": "negative"}}}
+MAX_SINCE = timedelta(days=31)
 
 
 class LabelledEvent(BaseModel):
@@ -39,25 +41,46 @@ class LabelledEvent(BaseModel):
 
 @dataclass
 class History:
-    """Per scope, unique totals and negatives per bucket from ``start`` (epoch s)."""
+    """Per scope, unique totals and negatives per bucket index (sparse), buckets from ``start``."""
 
     start: int
     bucket_s: int
     buckets: int
-    totals: dict[str, np.ndarray]
-    negatives: dict[str, np.ndarray]
+    counts: dict[str, dict[int, tuple[int, int]]]
+
+    def dense(self, scope: str) -> tuple[np.ndarray, np.ndarray]:
+        """Prefix sums of totals and negatives (index i+1 holds the sum of buckets 0..i)."""
+        total, neg = np.zeros(self.buckets, np.int64), np.zeros(self.buckets, np.int64)
+        for i, (t, n) in self.counts.get(scope, {}).items():
+            total[i], neg[i] = t, n
+        zero = np.zeros(1, np.int64)
+        return np.concatenate([zero, np.cumsum(total)]), np.concatenate([zero, np.cumsum(neg)])
 
 
-def _fill(
-    hist: Iterable[dict[str, Any]], start: int, bucket_s: int, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    total, neg = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    for b in hist:
-        i = (int(b["key"]) // 1000 - start) // bucket_s
-        if 0 <= i < n:
-            total[i] += b["doc_count"]
-            neg[i] += b["negative"]["doc_count"]
-    return total, neg
+def _pages(
+    es: Elasticsearch, pattern: str, query: dict[str, Any], sources: list[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """Every bucket of a composite aggregation, page by page (no bucket limit is hit)."""
+    after: dict[str, Any] | None = None
+    while True:
+        composite: dict[str, Any] = {"size": PAGE, "sources": sources}
+        if after is not None:
+            composite["after"] = after
+        resp = es.search(
+            index=pattern,
+            size=0,
+            query=query,
+            allow_no_indices=True,
+            ignore_unavailable=True,
+            aggs={"c": {"composite": composite, "aggs": {"negative": NEGATIVE}}},
+        )
+        agg = (resp.get("aggregations") or {}).get("c")
+        if not agg or not agg["buckets"]:
+            return
+        yield from agg["buckets"]
+        after = agg.get("after_key")
+        if after is None:
+            return
 
 
 def load_history(
@@ -66,13 +89,6 @@ def load_history(
     """Aggregate the scored documents between ``since`` and ``until`` per scope and bucket."""
     start = int(since.timestamp()) // bucket_s * bucket_s
     n = math.ceil((until.timestamp() - start) / bucket_s)
-    hist = {
-        "date_histogram": {"field": "published_at", "fixed_interval": f"{bucket_s}s"},
-        "aggs": {"negative": {"filter": {"term": {"sentiment.label": "negative"}}}},
-    }
-    aggs: dict[str, Any] = {"all": hist}
-    for kind, field in SCOPE_FIELDS.items():
-        aggs[kind] = {"terms": {"field": field, "size": TERMS_SIZE[kind]}, "aggs": {"h": hist}}
     query = {
         "bool": {
             "filter": [
@@ -88,23 +104,20 @@ def load_history(
             "must_not": [{"exists": {"field": "duplicate_of"}}],
         }
     }
-    resp = es.search(
-        index=pattern,
-        size=0,
-        query=query,
-        aggs=aggs,
-        allow_no_indices=True,
-        ignore_unavailable=True,
-    )
-    result = resp.get("aggregations") or {}
-    totals, negatives = {}, {}
-    if result:
-        totals["all"], negatives["all"] = _fill(result["all"]["buckets"], start, bucket_s, n)
-        for kind in SCOPE_FIELDS:
-            for term in result[kind]["buckets"]:
-                scope = f"{kind}:{term['key']}"
-                totals[scope], negatives[scope] = _fill(term["h"]["buckets"], start, bucket_s, n)
-    return History(start, bucket_s, n, totals, negatives)
+    when = {"t": {"date_histogram": {"field": "published_at", "fixed_interval": f"{bucket_s}s"}}}
+    counts: dict[str, dict[int, tuple[int, int]]] = {}
+    kinds: list[tuple[str, str | None]] = [("all", None), *SCOPE_FIELDS.items()]
+    for kind, field in kinds:
+        sources = [when] if field is None else [{"s": {"terms": {"field": field}}}, when]
+        for bucket in _pages(es, pattern, query, sources):
+            i = (int(bucket["key"]["t"]) // 1000 - start) // bucket_s
+            if 0 <= i < n:
+                scope = kind if field is None else f"{kind}:{bucket['key']['s']}"
+                counts.setdefault(scope, {})[i] = (
+                    bucket["doc_count"],
+                    bucket["negative"]["doc_count"],
+                )
+    return History(start, bucket_s, n, counts)
 
 
 def _window(prefix: np.ndarray, end: int, length: int) -> int:
@@ -123,41 +136,56 @@ class Fired:
     resolved_at: datetime | None
 
 
+def _simulate_scope(
+    history: History,
+    scope: str,
+    t: SpikeThresholds,
+    from_index: int,
+    market: tuple[np.ndarray, np.ndarray] | None,
+) -> list[Fired]:
+    b = history.bucket_s
+    w, base = math.ceil(t.window_s / b), math.ceil(t.baseline_s / b)
+    totals, negs = history.dense(scope)
+    ends = np.arange(history.buckets)
+    current = totals[ends + 1] - totals[np.maximum(0, ends + 1 - w)]
+    # Idle and below min_docs the rule cannot fire and the lifecycle does nothing: skip those.
+    busy = set(np.nonzero(current >= t.min_docs)[0].tolist())
+
+    def stats(p: tuple[np.ndarray, np.ndarray], end: int, length: int) -> Stats:
+        return Stats(total=_window(p[0], end, length), negative=_window(p[1], end, length))
+
+    fired: list[Fired] = []
+    state = ScopeState()
+    for i in range(from_index, history.buckets):
+        if state.phase == "idle" and i not in busy:
+            continue
+        now = history.start + (i + 1) * b
+        verdict = evaluate(
+            stats((totals, negs), i, w),
+            stats((totals, negs), i - w, base),
+            t,
+            stats(market, i - w, base) if market is not None else None,
+        )
+        state, event = step(state, verdict, now, t, new_id="b")
+        when = datetime.fromtimestamp(now, UTC)
+        if event == "fired":
+            fired.append(Fired(scope, when, verdict.severity or "warning", None))
+        elif event == "resolved" and fired:
+            last = fired[-1]
+            fired[-1] = Fired(scope, last.fired_at, last.severity, when)
+    return fired
+
+
 def simulate(history: History, tset: ThresholdSet, from_index: int, tick_s: float) -> list[Fired]:
     """Run rule and lifecycle over every bucket from ``from_index`` on; return the alerts."""
-    b = history.bucket_s
-    prefix = {s: np.concatenate([[0], np.cumsum(a)]) for s, a in history.totals.items()}
-    negp = {s: np.concatenate([[0], np.cumsum(a)]) for s, a in history.negatives.items()}
+    market = history.dense("all") if "all" in history.counts else None
     fired: list[Fired] = []
-    for scope in history.totals:
+    for scope in history.counts:
         t = tset.for_scope(scope)
-        w, base = math.ceil(t.window_s / b), math.ceil(t.baseline_s / b)
         # Live, a spike must hold for N ticks; here one evaluation spans a whole bucket.
-        t = t.model_copy(
-            update={"pending_evaluations": max(1, math.ceil(t.pending_evaluations * tick_s / b))}
-        )
-        state, open_alert = ScopeState(), None
-        for i in range(from_index, history.buckets):
-            now = history.start + (i + 1) * b
-
-            def stats(s: str, end: int, length: int) -> Stats:
-                total, neg = _window(prefix[s], end, length), _window(negp[s], end, length)
-                return Stats(total=total, negative=neg)
-
-            current = stats(scope, i, w)
-            baseline = stats(scope, i - w, base)
-            fallback = stats("all", i - w, base) if scope != "all" and "all" in prefix else None
-            verdict = evaluate(current, baseline, t, fallback)
-            state, event = step(state, verdict, now, t, new_id="b")
-            when = datetime.fromtimestamp(now, UTC)
-            if event == "fired":
-                open_alert = Fired(scope, when, verdict.severity or "warning", None)
-                fired.append(open_alert)
-            elif event == "resolved" and open_alert is not None:
-                fired[fired.index(open_alert)] = Fired(
-                    scope, open_alert.fired_at, open_alert.severity, when
-                )
-                open_alert = None
+        pending = max(1, math.ceil(t.pending_evaluations * tick_s / history.bucket_s))
+        t = t.model_copy(update={"pending_evaluations": pending})
+        fired += _simulate_scope(history, scope, t, from_index, market if scope != "all" else None)
     return sorted(fired, key=lambda f: f.fired_at)
 
 
@@ -233,6 +261,8 @@ def run(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Backtest each named configuration (a list of assignments over ``tset``) over ``since``."""
+    if not timedelta(0) < since <= MAX_SINCE:
+        raise ThresholdError("since", f"a backtest covers up to {MAX_SINCE.days} days")
     until = now or datetime.now(UTC)
     sets = {name: with_values(tset, assigns) for name, assigns in configs.items()}
     longest = max(t.window_s + t.baseline_s for s in sets.values() for t in s.defaults.values())
@@ -259,6 +289,6 @@ def run(
     return {
         "since": (until - since).isoformat(),
         "until": until.isoformat(),
-        "scopes": len(history.totals),
+        "scopes": len(history.counts),
         "configurations": report,
     }

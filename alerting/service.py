@@ -92,6 +92,7 @@ def build(settings: Settings, *, with_kafka: bool = True) -> Alerting:
         prefix=prefix,
         bucket_s=st.bucket_s,
         tick_s=settings.alerting.tick_s,
+        retention_s=st.retention_s,
     )
     return Alerting(services, evaluator, producer)
 

@@ -20,6 +20,7 @@ from streaming.settings import RAW_FIELDS, KafkaSettings
 
 # CSV columns that mean something to undertow; the rest (e.g. a dataset's label) are left out.
 _KEEP = set(RAW_FIELDS)
+MAX_DURATION_S = 366 * 86400
 
 
 class ReplayError(UndertowError):
@@ -81,9 +82,12 @@ def parse_duration(text: str) -> timedelta:
     """``90s``, ``15m``, ``2h``, ``7d`` → timedelta (a clear error otherwise)."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     value, unit = text[:-1], text[-1:].lower()
-    if unit not in units or not value.isdigit() or int(value) <= 0:
+    if unit not in units or not value.isdigit() or int(value) <= 0 or len(value) > 9:
         raise ReplayError(f"duration {text!r}: use a positive number with s, m, h or d (e.g. 15m)")
-    return timedelta(seconds=int(value) * units[unit])
+    seconds = int(value) * units[unit]
+    if seconds > MAX_DURATION_S:
+        raise ReplayError(f"duration {text!r} is longer than a year")
+    return timedelta(seconds=seconds)
 
 
 def replay(

@@ -223,5 +223,54 @@ def test_backtest_finds_the_injected_spikes_and_a_sweep_shows_the_trade_off(
     assert given["false_alerts_per_day"] <= 1.0, given["fired"]
     assert given["detection_delay_s"]["max"] <= 600
     per_day = [report[f"ratio={r}"]["alerts_per_day"] for r in ("1.5", "2", "4")]
+    print(
+        f"backtest: recall {given['recall']}, precision {given['precision']}, false/day "
+        f"{given['false_alerts_per_day']}, delay {given['detection_delay_s']}; sweep ratio "
+        f"1.5/2/4 → alerts/day {per_day}"
+    )
     assert per_day == sorted(per_day, reverse=True)
     del built
+
+
+def test_no_input_gets_a_5xx(server: tuple[str, Pipeline]) -> None:
+    url, _ = server
+    gets = [
+        "/api/alerts?since=%00",
+        "/api/alerts?limit=abc",
+        "/api/alerts?offset=-1",
+        "/api/alerts?scope=ticker:%F0%9F%92%A5",
+        "/api/alerts?since=99999999999d",
+        "/api/trends?window=99999999999d",
+        "/api/trends?window=400d",
+        "/api/trends?scope=%00",
+        "/api/alerts/%2e%2e%2f",
+        "/api/thresholds/history?limit=-5",
+    ]
+    for path in gets:
+        status = httpx.get(f"{url}{path}", headers=ANALYST).status_code
+        assert status < 500, (path, status)
+    bodies: list[object] = [
+        [],
+        "text",
+        None,
+        {"defaults": []},
+        {"defaults": {"all": []}, "reason": "r"},
+        {"defaults": {"all": {"window_s": 1e309}}, "reason": "r"},
+        {"overrides": {"ticker:X": {"share": -1}}, "reason": "r"},
+        {"reason": "x" * 5000},
+        {"unknown": 1, "reason": "r"},
+    ]
+    for body in bodies:
+        put = httpx.put(f"{url}/api/thresholds", content=orjson.dumps(body), headers=OPERATOR)
+        assert 400 <= put.status_code < 500, (body, put.status_code, put.text)
+    for body in [
+        {"since": "400d"},
+        {"since": "0s"},
+        {"sweep": {"ratio": [0.5]}},
+        {"set": ["nonsense"]},
+        {"events": [{"scope": "x"}]},
+        {"defaults": {"ticker": {"z": "high"}}},
+    ]:
+        post = httpx.post(f"{url}/api/backtest", json=body, headers=OPERATOR)
+        assert 400 <= post.status_code < 500, (body, post.status_code, post.text)
+    assert httpx.get(f"{url}/api/thresholds", headers=ANALYST).json()["version"] == 1

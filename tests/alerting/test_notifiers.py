@@ -1,0 +1,92 @@
+"""Webhooks against a real local HTTP server: retries, Slack's format, giving up named."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
+import pytest
+
+from alerting.notifiers import WebhookNotifier
+from alerting.records import Alert, Example, Scope
+from streaming.settings import WebhookSettings
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Answers the queued status codes in turn (then 200) and keeps the bodies."""
+
+    statuses: ClassVar[list[int]] = []
+    bodies: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["content-length"])
+        Receiver.bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(Receiver.statuses.pop(0) if Receiver.statuses else 200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.statuses, Receiver.bodies = [], []
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook"
+    finally:
+        server.shutdown()
+
+
+def alert() -> Alert:
+    now = datetime.now(UTC)
+    return Alert(
+        id="a1",
+        scope=Scope(kind="ticker", value="ACME"),
+        severity="critical",
+        state="firing",
+        started_at=now,
+        fired_at=now,
+        updated_at=now,
+        current={"total": 40, "negative": 36, "negative_share": 0.9},
+        baseline={"total": 900, "negative": 135, "negative_share": 0.15},
+        thresholds_version=3,
+        examples=[
+            Example(id="d1", text="ACME plunges after fraud probe", published_at=now, score=-0.97)
+        ],
+        kibana_url="http://kibana/app/discover#/x",
+    )
+
+
+def test_a_generic_webhook_is_retried_until_it_is_taken(receiver: str) -> None:
+    Receiver.statuses = [503, 502]
+    sleeps: list[float] = []
+    hook = WebhookNotifier(WebhookSettings(url=receiver), attempts=3, sleep=sleeps.append)
+    hook.notify(alert(), "fired")
+    assert len(Receiver.bodies) == 3 and len(sleeps) == 2
+    body = Receiver.bodies[-1]
+    assert body["event"] == "fired"
+    assert body["alert"]["scope"] == {"kind": "ticker", "value": "ACME"}  # type: ignore[index]
+
+
+def test_slack_gets_a_message_for_people(receiver: str) -> None:
+    WebhookNotifier(WebhookSettings(url=receiver, kind="slack"), sleep=lambda s: None).notify(
+        alert(), "fired"
+    )
+    (body,) = Receiver.bodies
+    text = str(body["text"])
+    assert "ticker:ACME" in text and "90% negative" in text and "fraud probe" in text
+
+
+def test_a_refusing_receiver_is_not_retried_and_the_failure_is_named(receiver: str) -> None:
+    Receiver.statuses = [400]
+    hook = WebhookNotifier(WebhookSettings(url=receiver), attempts=5, sleep=lambda s: None)
+    with pytest.raises(RuntimeError, match="HTTP 400"):
+        hook.notify(alert(), "resolved")
+    assert len(Receiver.bodies) == 1
