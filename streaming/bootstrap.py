@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from elasticsearch import ApiError, TransportError
@@ -16,6 +17,7 @@ from streaming.settings import Settings
 from streaming.topics import all_topics
 
 log = logging.getLogger(__name__)
+PROBE_GROUP = "undertow-bootstrap-probe"
 
 
 @dataclass
@@ -24,6 +26,20 @@ class BootstrapReport:
 
     topics_created: list[str] = field(default_factory=list)
     templates_written: list[str] = field(default_factory=list)
+
+
+def _await_group_coordinator(admin: KafkaAdminClient, timeout_s: float = 60.0) -> None:
+    """Wait until consumer groups work: a fresh cluster creates its offsets topic on the first
+    coordinator lookup, and workers, lag queries and tests should not race that."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin.list_group_offsets(PROBE_GROUP)
+            return
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def ensure_topics(settings: Settings) -> list[str]:
@@ -44,6 +60,7 @@ def ensure_topics(settings: Settings) -> list[str]:
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass  # another process created it between list and create
+        _await_group_coordinator(admin)
         return created
     except KafkaError as exc:
         raise BootstrapError(f"cannot create Kafka topics: {exc}") from exc

@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -147,6 +148,12 @@ class Summary:
         (t0, n0), (t1, n1) = self.samples[0], self.samples[-1]
         return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
+    def _lag(self) -> dict[str, int | None]:
+        try:
+            return lag(self.settings)
+        except KafkaError:  # a summary must not stop the demo
+            return {}
+
     def topics(self, now: float) -> Table:
         """Negative share per topic over the last 15 minutes and the last 2 hours."""
         table = Table(
@@ -179,7 +186,8 @@ class Summary:
         now = time.time()
         acme = self.store.window("ticker:ACME", now, 900).stats
         lags = ", ".join(
-            f"{group.rsplit('-', 1)[-1]} {n}" for group, n in lag(self.settings).items()
+            f"{group.rsplit('-', 1)[-1]} {'?' if n is None else n}"
+            for group, n in self._lag().items()
         )
         head = Text.assemble(
             ("undertow demo ", "bold"),

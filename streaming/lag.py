@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kafka import KafkaAdminClient, TopicPartition
 from kafka.admin import OffsetSpec
+from kafka.errors import KafkaError
 
 from streaming.clients import kafka_python_kwargs
 from streaming.settings import Settings
@@ -19,12 +20,13 @@ def role_topics(settings: Settings) -> dict[str, list[str]]:
     }
 
 
-def lag(settings: Settings) -> dict[str, int]:
+def lag(settings: Settings) -> dict[str, int | None]:
     """Messages produced but not yet committed, per consumer group (a group that never
-    committed lags by everything in its topics)."""
+    committed lags by everything in its topics; None while Kafka cannot say, e.g. before its
+    group coordinator is up on a fresh cluster)."""
     admin = KafkaAdminClient(**kafka_python_kwargs(settings.kafka))
     try:
-        out = {}
+        out: dict[str, int | None] = {}
         for group, topics in role_topics(settings).items():
             meta = admin.describe_topics(topics)
             parts = [
@@ -33,7 +35,11 @@ def lag(settings: Settings) -> dict[str, int]:
                 for p in t["partitions"]
             ]
             ends = admin.list_partition_offsets(dict.fromkeys(parts, OffsetSpec.LATEST))
-            committed = admin.list_group_offsets({group: parts}).get(group, {})
+            try:
+                committed = admin.list_group_offsets({group: parts}).get(group, {})
+            except KafkaError:
+                out[group] = None
+                continue
             total = 0
             for tp in parts:
                 done = committed.get(tp)

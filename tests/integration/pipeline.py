@@ -166,7 +166,7 @@ class Pipeline:
 
     def settled(self) -> bool:
         """Both consumer groups have committed everything produced."""
-        return all(v == 0 for v in lag(self.settings).values())
+        return all(v == 0 for v in lag(self.settings).values())  # None (unknown) is not 0
 
     def log(self, role: str) -> str:
         """A worker's log so far (for failure messages)."""
