@@ -78,9 +78,11 @@ class Pipeline:
         self.es: Elasticsearch = elasticsearch_client(self.settings.elasticsearch)
         self.producer = KafkaProducer(**kafka_python_kwargs(self.settings.kafka), acks="all")
 
-    def start(self, role: str) -> None:
-        """Start one worker process of ``role`` (its output goes to a log file)."""
-        log = (self.home / f"{role}.log").open("ab")
+    def start(self, role: str, name: str | None = None) -> None:
+        """Start one worker process of ``role``, known as ``name`` (default: the role); its
+        output goes to ``<name>.log``."""
+        name = name or role
+        log = (self.home / f"{name}.log").open("ab")
         cmd = [
             sys.executable,
             "-m",
@@ -93,20 +95,20 @@ class Pipeline:
             "--role",
             role,
         ]
-        self.procs[role] = subprocess.Popen(
+        self.procs[name] = subprocess.Popen(
             cmd, cwd=ROOT, stdout=log, stderr=log, env=dict(os.environ)
         )
 
-    def kill(self, role: str, signum: int = signal.SIGKILL) -> None:
-        """Send ``signum`` to the role's process and wait for it to end."""
-        proc = self.procs.pop(role)
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Send ``signum`` to the named worker process and wait for it to end."""
+        proc = self.procs.pop(name)
         proc.send_signal(signum)
         proc.wait(timeout=60)
 
     def stop(self) -> None:
         """Stop every worker (SIGTERM) and close the clients."""
-        for role in list(self.procs):
-            self.kill(role, signal.SIGTERM)
+        for name in list(self.procs):
+            self.kill(name, signal.SIGTERM)
         self.producer.close()
         self.es.close()
 
@@ -168,7 +170,8 @@ class Pipeline:
         """Both consumer groups have committed everything produced."""
         return all(v == 0 for v in lag(self.settings).values())  # None (unknown) is not 0
 
-    def log(self, role: str) -> str:
-        """A worker's log so far (for failure messages)."""
-        path = self.home / f"{role}.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+    def log(self, name: str, tail: int | None = None) -> str:
+        """A worker's log so far (the last ``tail`` characters if given)."""
+        path = self.home / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return text[-tail:] if tail else text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -115,7 +116,7 @@ def test_sigkill_of_either_worker_loses_and_double_counts_nothing(pipeline: Pipe
     producer.join()
     wait_for("both groups to commit everything", pipeline.settled, timeout=180)
     expected = len(docs) + 1
-    assert pipeline.es_count() == expected, pipeline.log("sink")
+    assert pipeline.es_count() == expected, pipeline.log("sink", 4000)
     assert pipeline.trends("all")["total"] == expected
     assert pipeline.trends(f"ticker:{ticker}")["total"] == expected
 
@@ -218,3 +219,42 @@ def test_replay_of_a_dataset_csv_with_spread_event_times(pipeline: Pipeline) -> 
     assert pipeline.trends("source:social", "3h")["total"] == expected
     recent = pipeline.trends("source:social", "30m")["total"]
     assert 0 < recent < expected  # event times spread over two hours, not all now
+
+
+_ASSIGNED = re.compile(r"TopicPartition\(topic='([^']+)', partition=(\d+)\)")
+
+
+def _assigned(pipeline: Pipeline, name: str) -> set[tuple[str, int]]:
+    """The partitions a worker holds now, from its consumer's last assignment log line."""
+    lines = [
+        line for line in pipeline.log(name).splitlines() if "newly assigned partitions" in line
+    ]
+    return {(t, int(n)) for t, n in _ASSIGNED.findall(lines[-1])} if lines else set()
+
+
+def _shared(pipeline: Pipeline) -> bool:
+    a, b = _assigned(pipeline, "score-a"), _assigned(pipeline, "score-b")
+    topics = pipeline.settings.kafka.topics
+    everything = {(t, p) for t in (topics.news, topics.social) for p in range(3)}
+    return bool(a) and bool(b) and a | b == everything and not a & b
+
+
+def test_two_score_workers_share_the_partitions_and_process_everything_once(
+    pipeline: Pipeline,
+) -> None:
+    ticker = f"ZS{uuid.uuid4().hex[:6].upper()}"
+    docs = valid_docs(600, ticker)
+    pipeline.start("score", "score-a")
+    pipeline.start("score", "score-b")
+    pipeline.start("sink")
+    # Both hold input partitions, none twice, all covered.
+    wait_for(
+        "the two score workers to split the partitions", lambda: _shared(pipeline), timeout=120
+    )
+    topics = pipeline.settings.kafka.topics
+    pipeline.produce(docs[:300])
+    pipeline.produce(docs[300:], topic=topics.social)
+    wait_for("both groups to commit everything", pipeline.settled, timeout=180)
+    assert pipeline.es_count() == len(docs)
+    assert pipeline.trends("all")["total"] == len(docs)
+    assert pipeline.trends(f"ticker:{ticker}")["total"] == len(docs)
