@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -93,7 +93,7 @@ def set_cmd(
             kinds, name, value = backtest.parse_assignment(text)
             for kind in kinds if scope is None else [scope]:
                 changes.setdefault(kind, {})[name] = value
-        who = f"cli:{os.environ.get('USER', 'unknown')}"
+        who = f"cli:{getpass.getuser()}"
         store = _store(ctx)
         new = (
             store.change(None, changes, by=who, reason=reason)

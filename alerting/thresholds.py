@@ -91,10 +91,11 @@ def _check_overrides(
         if not isinstance(fields, dict):
             raise ThresholdError(f"overrides.{scope}", "must be an object of thresholds")
         try:
-            SpikeThresholds.model_validate(defaults[kind].model_dump() | fields)
+            checked = SpikeThresholds.model_validate(defaults[kind].model_dump() | fields)
         except ValidationError as exc:
             raise _field_of(exc, f"overrides.{scope}") from exc
-        out[scope] = fields
+        # Keep the validated values ("20" from a command line is stored as 20).
+        out[scope] = {name: getattr(checked, name) for name in fields}
     return out
 
 
