@@ -138,7 +138,7 @@ class StreamingSettings(_Section):
     group_prefix: str = Field(default="undertow", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     session_timeout_s: float = Field(default=10.0, ge=1, le=300)
     commit_interval_s: float = Field(default=1.0, gt=0, le=60)
-    # How long a sink that is down is retried before the back-off stops growing.
+    # The longest wait between two retries of a sink that is down (retries never stop).
     max_backoff_s: float = Field(default=30.0, gt=0)
     # Where Faust keeps its small state directory.
     data_dir: Path = Path(".undertow/faust")
