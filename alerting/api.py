@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import orjson
 import redis
 import redis.asyncio as aioredis
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -28,9 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerting import backtest
 from alerting.auth import KeyRing, Role, digest
-from alerting.records import Alert
 from alerting.store import AlertStore
-from alerting.thresholds import ThresholdError, ThresholdStore, apply_change
+from alerting.thresholds import ThresholdError, ThresholdStore
 from streaming import keys
 from streaming.exceptions import UndertowError
 from streaming.replay import parse_duration
@@ -261,13 +259,9 @@ def run_backtest(body: BacktestRequest, services: Svc, _: Operator) -> dict[str,
     tset = services.thresholds.current()
     try:
         if body.defaults is not None:
-            tset = apply_change(tset, body.defaults, None).model_copy(
-                update={"version": tset.version}
-            )
-        configs = {"given": list(body.set)}
-        for key, values in body.sweep.items():
-            for value in values:
-                configs[f"{key}={value:g}"] = [*body.set, f"{key}={value}"]
+            tset = backtest.candidate(tset, body.defaults)
+        sweep = {key: [f"{v:g}" for v in values] for key, values in body.sweep.items()}
+        configs = backtest.configurations(body.set, sweep)
         return backtest.run(
             services.es,
             services.docs_pattern,
@@ -352,8 +346,3 @@ async def _events(services: Services) -> AsyncIterator[bytes]:
     finally:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
         await client.aclose()
-
-
-def alert_json(alert: Alert) -> bytes:
-    """An alert as the API returns it."""
-    return orjson.dumps(alert.model_dump(mode="json"))

@@ -237,6 +237,12 @@ def parse_assignment(text: str) -> tuple[list[str], str, str]:
     return ([kind] if dot else list(KINDS)), name, value
 
 
+def candidate(tset: ThresholdSet, defaults: dict[str, dict[str, Any]]) -> ThresholdSet:
+    """``tset`` with ``defaults`` merged in (validated), still under its own version: a set
+    to try, not a new version."""
+    return apply_change(tset, defaults, None).model_copy(update={"version": tset.version})
+
+
 def with_values(tset: ThresholdSet, assignments: list[str]) -> ThresholdSet:
     """``tset`` with the ``key=value`` assignments applied to its defaults (validated)."""
     changes: dict[str, dict[str, Any]] = {}
@@ -244,8 +250,16 @@ def with_values(tset: ThresholdSet, assignments: list[str]) -> ThresholdSet:
         kinds, name, value = parse_assignment(text)
         for kind in kinds:
             changes.setdefault(kind, {})[name] = value
-    changed = apply_change(tset, changes, None)
-    return changed.model_copy(update={"version": tset.version})
+    return candidate(tset, changes)
+
+
+def configurations(base: list[str], sweep: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``given`` (the base assignments) and one configuration per swept value, by name."""
+    configs = {"given": list(base)}
+    for key, values in sweep.items():
+        for value in values:
+            configs[f"{key}={value}"] = [*base, f"{key}={value}"]
+    return configs
 
 
 def run(

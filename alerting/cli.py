@@ -136,14 +136,13 @@ def backtest_cmd(
 ) -> None:
     """What the thresholds would have fired on the scored documents in Elasticsearch."""
     settings = app_context(ctx).settings()
-    base = list(set_ or [])
-    configs = {"given": base}
+    swept: dict[str, list[str]] = {}
     for text in sweep or []:
         key, _, values = text.partition("=")
         if not values:
             raise ThresholdCommandError(f"--sweep {text!r}: use key=v1,v2,...")
-        for value in values.split(","):
-            configs[f"{key}={value}"] = [*base, f"{key}={value}"]
+        swept[key] = values.split(",")
+    configs = backtest.configurations(list(set_ or []), swept)
     labelled = []
     if events is not None:
         try:

@@ -23,11 +23,11 @@ from alerting.records import Alert, Scope
 from alerting.rules import SpikeThresholds, Verdict, evaluate
 from alerting.store import AlertStore
 from alerting.thresholds import ThresholdStore
+from streaming import keys
 from streaming.window_store import WindowStore
 from streaming.windows import Stats, bucket_start
 
 log = logging.getLogger(__name__)
-SCOPE_KINDS = ("topic", "ticker", "source")
 
 
 def windows_of(now_s: float, t: SpikeThresholds, bucket_s: int) -> tuple[float, float]:
@@ -50,10 +50,6 @@ class Observation:
     thresholds: SpikeThresholds
     version: int
     now: float
-
-
-def _stats_dict(stats: Stats) -> dict[str, float]:
-    return {k: float(v) for k, v in stats.as_dict().items()}
 
 
 def _utc(ts: float) -> datetime:
@@ -90,18 +86,26 @@ class Evaluator:
 
     def scopes(self, states: dict[str, ScopeState]) -> list[str]:
         """``all``, every topic, ticker and source seen lately, and every scope with a state."""
-        seen = ["all"] + [f"{k}:{v}" for k in SCOPE_KINDS for v in self.windows.scopes(k)]
+        seen = ["all"] + [f"{k}:{v}" for k in keys.SCOPE_KINDS[1:] for v in self.windows.scopes(k)]
         return list(dict.fromkeys([*seen, *states]))
 
-    def verdict(self, scope: str, t: SpikeThresholds, now: float) -> tuple[Verdict, Stats, Stats]:
-        """The rule's verdict for one scope, with its current and baseline statistics."""
+    def verdict(
+        self, scope: str, t: SpikeThresholds, now: float, market: dict[tuple[float, int], Stats]
+    ) -> tuple[Verdict, Stats, Stats]:
+        """The rule's verdict for one scope, with its current and baseline statistics.
+
+        ``market`` caches the market-wide baselines of this tick: every scope whose thresholds
+        give the same baseline window shares one read of it.
+        """
         end, base_end = windows_of(now, t, self.bucket_s)
         current = self.windows.window(scope, end, t.window_s).unique
         baseline = self.windows.window(scope, base_end, t.baseline_s).unique
-        fallback = None
-        if scope != "all":
-            fallback = self.windows.window("all", base_end, t.baseline_s).unique
-        return evaluate(current, baseline, t, fallback), current, baseline
+        if scope == "all":
+            return evaluate(current, baseline, t), current, baseline
+        key = (base_end, t.baseline_s)
+        if key not in market:
+            market[key] = self.windows.window("all", base_end, t.baseline_s).unique
+        return evaluate(current, baseline, t, market[key]), current, baseline
 
     def tick(self) -> list[tuple[Alert, Event]]:
         """Evaluate every scope once; return the events that were notified."""
@@ -109,9 +113,10 @@ class Evaluator:
         tset = self.thresholds.current()
         states = self.alerts.states()
         events: list[tuple[Alert, Event]] = []
+        market: dict[tuple[float, int], Stats] = {}
         for scope in self.scopes(states):
             t = tset.for_scope(scope)
-            verdict, current, baseline = self.verdict(scope, t, now)
+            verdict, current, baseline = self.verdict(scope, t, now, market)
             old = states.get(scope, ScopeState())
             new, event = step(old, verdict, now, t, new_id=uuid.uuid4().hex[:16])
             states[scope] = (
@@ -145,14 +150,14 @@ class Evaluator:
                 state="pending",
                 started_at=_utc(seen.now),
                 updated_at=_utc(seen.now),
-                current=_stats_dict(seen.current),
-                baseline=_stats_dict(seen.baseline),
+                current=seen.current.as_dict(),
+                baseline=seen.baseline.as_dict(),
                 thresholds_version=seen.version,
             )
         changes: dict[str, object] = {
             "updated_at": _utc(seen.now),
-            "current": _stats_dict(seen.current),
-            "baseline": _stats_dict(seen.baseline),
+            "current": seen.current.as_dict(),
+            "baseline": seen.baseline.as_dict(),
             "verdict": seen.verdict.as_dict(),
             "thresholds_version": seen.version,
         }

@@ -21,7 +21,7 @@ from alerting.rules import SpikeThresholds
 from streaming import keys
 
 DEFAULTS_FILE = Path(__file__).resolve().parent / "defaults.yaml"
-KINDS = ("all", "topic", "ticker", "source")
+KINDS = keys.SCOPE_KINDS
 
 
 class ThresholdError(ValueError):

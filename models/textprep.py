@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 # One word-piece in BERT-style vocabularies: a link costs one token instead of ~8-15.
 LINK_STANDIN = "http"
 
 
 def normalise_links(texts: Sequence[str]) -> list[str]:
     """Every link replaced by one stand-in word (links carry no sentiment or topic)."""
-    return [_LINK.sub(LINK_STANDIN, t) for t in texts]
+    return [LINK.sub(LINK_STANDIN, t) for t in texts]

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,6 @@ class FeedState:
     produced: int = 0
     burst_sent: int = 0
     burst_total: int = 0
-    done: threading.Event = field(default_factory=threading.Event)
 
 
 class Feeder(threading.Thread):
@@ -111,7 +110,6 @@ class Feeder(threading.Thread):
                 when = start_wall + timedelta(seconds=offset) if offset < 0 else datetime.now(UTC)
                 self._send(producer, item, when)
         finally:
-            self.state.done.set()
             producer.close()
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 
-_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+from models.textprep import LINK
+
 _NON_WORD = re.compile(r"[^\w$]+")
 
 
 def normalise(text: str) -> str:
     """Text without links, punctuation runs, case or extra spaces."""
-    return _NON_WORD.sub(" ", _URL.sub(" ", text).lower()).strip()
+    return _NON_WORD.sub(" ", LINK.sub(" ", text).lower()).strip()
 
 
 def fingerprint(text: str) -> str:

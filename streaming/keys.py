@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 PREFIX = "undertow"
+# The kinds of scope windows are kept for (and alerts raised on), ``all`` first.
+SCOPE_KINDS = ("all", "topic", "ticker", "source")
 
 
 def scope_name(kind: str, value: str | None = None) -> str:

@@ -30,7 +30,7 @@ def lag(settings: Settings) -> dict[str, int | None]:
         for group, topics in role_topics(settings).items():
             meta = admin.describe_topics(topics)
             parts = [
-                TopicPartition(t["topic"] if "topic" in t else t["name"], p["partition_index"])
+                TopicPartition(t["name"], p["partition_index"])
                 for t in meta
                 for p in t["partitions"]
             ]

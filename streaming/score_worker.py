@@ -180,10 +180,8 @@ class ScoreWorker:
         for env in batch:
             env.ack()
         c = self.counters
-        c.received, c.scored, c.dead_lettered, c.batches = (
-            c.received + len(batch),
-            c.scored + len(scored),
-            c.dead_lettered + len(dead),
-            c.batches + 1,
-        )
+        c.received += len(batch)
+        c.scored += len(scored)
+        c.dead_lettered += len(dead)
+        c.batches += 1
         self.on_batch(c)

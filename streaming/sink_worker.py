@@ -99,8 +99,8 @@ class SinkWorker:
         )
         return int(added)
 
-    async def _index(self, docs: dict[str, tuple[Envelope, ScoredDoc]]) -> list[OutMessage]:
-        """Index; return dead letters for documents Elasticsearch refused."""
+    async def _index(self, docs: dict[str, tuple[Envelope, ScoredDoc]]) -> dict[str, str]:
+        """Index; return the documents Elasticsearch refused (id → reason)."""
 
         def write() -> dict[str, str]:
             try:
@@ -111,13 +111,18 @@ class SinkWorker:
 
         # Errors that are not about one document (auth, a broken cluster) are retried too:
         # giving up would lose the batch.
-        refused = await until_done(
+        return await until_done(
             write,
             what="Elasticsearch bulk index",
             retry_on=(SinkError, ApiError, TransportError),
             max_backoff_s=self.max_backoff_s,
         )
-        return [
+
+    async def handle(self, batch: list[Envelope]) -> None:
+        """Write one batch to both sinks, dead-letter what cannot be written, then ack."""
+        docs, dead = self._parse(batch)
+        refused_ids = await self._index(docs) if docs else {}
+        refused = [
             dead_letter(
                 docs[doc_id][0],
                 self.dlq_topic,
@@ -125,14 +130,9 @@ class SinkWorker:
                 RefusedDocuments({doc_id: reason}),
                 STAGE_SINK,
             )
-            for doc_id, reason in refused.items()
+            for doc_id, reason in refused_ids.items()
         ]
-
-    async def handle(self, batch: list[Envelope]) -> None:
-        """Write one batch to both sinks, dead-letter what cannot be written, then ack."""
-        docs, dead = self._parse(batch)
-        refused = await self._index(docs) if docs else []
-        kept = [doc for doc_id, (_, doc) in docs.items() if doc_id not in _ids(refused)]
+        kept = [doc for doc_id, (_, doc) in docs.items() if doc_id not in refused_ids]
         counted = await self._count(kept) if kept else 0
         if dead or refused:
             await self.producer.send_many(dead + refused)
@@ -145,7 +145,3 @@ class SinkWorker:
         c.dead_lettered += len(dead) + len(refused)
         c.batches += 1
         self.on_batch(c)
-
-
-def _ids(letters: list[OutMessage]) -> set[str]:
-    return {m.key.decode("utf-8", "replace") for m in letters if m.key is not None}

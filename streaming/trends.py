@@ -9,8 +9,6 @@ from streaming import keys
 from streaming.exceptions import UndertowError
 from streaming.window_store import WindowStore
 
-SCOPE_KINDS = ("all", "topic", "ticker", "source")
-
 
 class ScopeError(UndertowError):
     """A scope that is not all, topic:X, ticker:X or source:X."""
@@ -21,7 +19,7 @@ def parse_scope(text: str) -> str:
     kind, sep, value = text.strip().partition(":")
     if kind == "all" and not sep:
         return keys.scope_name("all")
-    if kind not in SCOPE_KINDS[1:] or not value.strip():
+    if kind not in keys.SCOPE_KINDS[1:] or not value.strip():
         raise ScopeError(f"scope {text!r}: use all, topic:NAME, ticker:SYMBOL or source:NAME")
     value = value.strip()
     return keys.scope_name(kind, value.lstrip("$").upper() if kind == "ticker" else value)

@@ -177,7 +177,6 @@ def test_a_threshold_change_takes_effect_live_and_is_in_the_history(
 def test_backtest_finds_the_injected_spikes_and_a_sweep_shows_the_trade_off(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    built = build(pipeline.settings)
     t0 = now().replace(second=0, microsecond=0)
     day = background(t0 - timedelta(hours=26), t0, per_minute=25, seed=3)
     spikes = [
@@ -229,7 +228,6 @@ def test_backtest_finds_the_injected_spikes_and_a_sweep_shows_the_trade_off(
         f"1.5/2/4 → alerts/day {per_day}"
     )
     assert per_day == sorted(per_day, reverse=True)
-    del built
 
 
 def test_no_input_gets_a_5xx(server: tuple[str, Pipeline]) -> None:
