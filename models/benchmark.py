@@ -31,6 +31,7 @@ def model_only(scorer: Scorer, texts: Sequence[str], docs: int) -> dict[str, Any
         "seconds": round(elapsed, 3),
         "batch": scorer.max_batch,
         "threads": scorer.runtime.threads,
+        "batch_tokens": scorer.batch_tokens,
         "device": scorer.runtime.device,
         "providers": scorer.runtime.providers,
         "variant": scorer.runtime.variant,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import sys
@@ -286,24 +287,76 @@ def bench(
     model_only: Annotated[
         bool, typer.Option("--model-only", help="Scorer alone, no stack.")
     ] = False,
-    docs: Annotated[int, typer.Option(min=1)] = 4000,
+    docs: Annotated[int, typer.Option(min=1, help="Documents per throughput phase.")] = 4000,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Docs/s of the latency phase (default: half the e2e rate)."),
+    ] = None,
+    latency_s: Annotated[
+        float, typer.Option(min=1, help="Seconds of the steady latency phase.")
+    ] = 60.0,
+    naive_docs: Annotated[
+        int, typer.Option(min=0, help="Documents through the naive peer (0 = skip it).")
+    ] = 300,
     model: ModelOpt = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Measure throughput. Only --model-only exists so far (the pipeline bench is issue #6)."""
+    """Measure speed: the Scorer alone (--model-only), or in one run the Scorer alone, the
+    whole pipeline (throughput and latency at half load), and the naive peer.
 
-    if not model_only:
-        raise typer.BadParameter(
-            "the end-to-end pipeline bench is not built yet; use --model-only",
-            param_hint="--model-only",
+    The pipeline bench starts the local stack if it is not running, runs its own workers on
+    bench-only topics, groups, Redis keys and indices, and removes them afterwards.
+    """
+    if device not in (None, "auto", "cpu", "cuda"):
+        raise typer.BadParameter("must be auto, cpu or cuda", param_hint="--device")
+    if model_only:
+        err.print(f"scoring {docs} documents with the production batching policy ...")
+        result = run_model_only(_scorer(ctx, model, device), load_corpus(), docs)
+        result["code_version"] = code_version()
+        err.print(
+            f"{result['model_only_dps']:.0f} docs/s on {result['device']} "
+            f"({result['variant']}, batch {result['batch']}, {result['threads']} threads)"
         )
-    err.print(f"scoring {docs} documents with the production batching policy ...")
-    result = run_model_only(_scorer(ctx, model, device), load_corpus(), docs)
-    result["code_version"] = code_version()
-    err.print(
-        f"{result['model_only_dps']:.0f} docs/s on {result['device']} "
-        f"({result['variant']}, batch {result['batch']}, {result['threads']} threads)"
-    )
+    else:
+        from streaming.bench import run_bench  # noqa: PLC0415 (not needed by --model-only)
+
+        context = app_context(ctx)
+        result = run_bench(
+            context.settings(),
+            context.config_path,
+            docs=docs,
+            rate=rate,
+            latency_s=latency_s,
+            naive_docs=naive_docs,
+            model_dir=_model_dir(ctx, model) if model else None,
+            device=device,
+            log_level=logging.getLevelName(logging.getLogger().level),
+            progress=lambda msg: err.print(f"[dim]bench[/] {msg}", highlight=False),
+        )
+        result["code_version"] = code_version()
+        err.print(_bench_table(result))
     if as_json:
         echo_json(result)
+
+
+def _bench_table(result: dict[str, Any]) -> Table:
+    table = Table("measure", "value", title="undertow bench")
+    lat = result["latency_ms"]
+    rows = [
+        ("model only", f"{result['model_only_dps']:.0f} docs/s"),
+        ("end to end", f"{result['e2e_dps']:.0f} docs/s"),
+        ("efficiency", f"{result['efficiency']:.2f}"),
+        ("naive peer", f"{result['naive_dps']:.1f} docs/s" if "naive_dps" in result else "-"),
+        ("speedup vs naive", f"{result.get('speedup_vs_naive', '-')}"),
+        (
+            f"latency at {result['latency_rate']:.0f}/s",
+            f"p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, p99 {lat['p99']:.0f} ms",
+        ),
+        ("worker peak RSS", ", ".join(f"{k} {v} MB" for k, v in result["worker_rss_mb"].items())),
+        ("device", f"{result['device']} {result['providers']} ({result['variant']})"),
+        ("model", f"{result['model']['name']} {result['model']['version']}"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table

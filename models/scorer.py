@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+# Padded tokens per inference batch when not configured. On 2 CPU cores small batches win
+# (activations stay in cache): 512 measured best among 256/384/512/1024 with the shipped model,
+# and 1024 padded tokens a batch scored ~10% fewer documents per second; a GPU wants big ones.
+CPU_BATCH_TOKENS = 512
+CUDA_BATCH_TOKENS = 16384
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ class Scorer:
         threads: int | None = None,
         max_batch: int = 64,
         max_length: int = 128,
-        batch_tokens: int = 1024,
+        batch_tokens: int | None = None,
         normalise_links: bool | None = None,
     ) -> None:
         card_path = model_dir / CARD_JSON
@@ -165,7 +170,6 @@ class Scorer:
         self.sentiment_labels: list[str] = card["sentiment_labels"]
         self.topic_labels: list[str] = card["topic_labels"]
         self.max_batch = max_batch
-        self.batch_tokens = batch_tokens
         # None: as the model was trained (its card says whether links were normalised).
         self.normalise_links = (
             bool(card.get("normalise_links", False)) if normalise_links is None else normalise_links
@@ -173,6 +177,9 @@ class Scorer:
         self.max_length = min(max_length, int(card.get("max_length", max_length)))
         self.tokenizer, self.pad_id = _load_tokenizer(model_dir, self.max_length)
         self.session, self.runtime = open_session(model_dir, device, variant, threads)
+        self.batch_tokens = batch_tokens or (
+            CUDA_BATCH_TOKENS if self.runtime.device == "cuda" else CPU_BATCH_TOKENS
+        )
         self._neg = self.sentiment_labels.index("negative")
         self._pos = self.sentiment_labels.index("positive")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import math
 import os
@@ -187,7 +188,13 @@ def _dev_sets(config: TrainConfig, tokenizer: Any) -> dict[str, tuple[Task, Enco
 
 
 def base_name(base: Path) -> str:
-    """A readable name for the base encoder directory (its package's, if the dir is generic)."""
+    """A readable name for the base encoder directory (its package's, if the dir is generic;
+    the original encoder's, if the base is one of our own training checkpoints)."""
+    meta = base / "undertow.json"
+    if meta.exists():
+        inherited = json.loads(meta.read_text()).get("base_name")
+        if isinstance(inherited, str) and inherited:
+            return inherited
     generic = {"model", "models", "checkpoint", "snapshot"}
     return base.parent.name if base.name.lower() in generic else base.name
 

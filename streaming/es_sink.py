@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -23,10 +24,12 @@ RETRYABLE_STATUS = {429, 502, 503, 504}
 
 
 def _operations(docs: Sequence[ScoredDoc], prefix: str) -> list[dict[str, Any]]:
+    """Bulk operations, each document stamped with ``indexed_at`` (now)."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
     ops: list[dict[str, Any]] = []
     for doc in docs:
         ops.append({"index": {"_index": docs_index(doc.published_at, prefix), "_id": doc.id}})
-        ops.append(doc.model_dump(mode="json"))
+        ops.append({**doc.model_dump(mode="json"), "indexed_at": now})
     return ops
 
 

@@ -38,6 +38,9 @@ DOCS_MAPPINGS: dict[str, Any] = {
         "model": {"properties": {"name": _KEYWORD, "version": _KEYWORD}},
         "scored_at": _DATE,
         "latency_ms": _FLOAT,
+        # Set by the sink: when it sent the bulk request that indexed the document (the last
+        # attempt, if Elasticsearch had to be retried).
+        "indexed_at": _DATE,
     },
 }
 

@@ -179,8 +179,9 @@ class ModelSettings(_Section):
     # Intra-op threads of ONNX Runtime; None = the cores this process may run on.
     threads: int | None = Field(default=None, ge=1, le=256)
     max_batch: int = Field(default=64, ge=1, le=4096)
-    # Padded tokens per inference batch (rows x longest row); measured best near 1024 on CPU.
-    batch_tokens: int = Field(default=1024, ge=8)
+    # Padded tokens per inference batch (rows x longest row); None = by device (models.scorer:
+    # 512 on CPU, measured best on 2 cores; 16384 on a GPU).
+    batch_tokens: int | None = Field(default=None, ge=8)
     max_length: int = Field(default=128, ge=8, le=512)
     # Replace links by one stand-in word; None = as the model's card says it was trained.
     normalise_links: bool | None = None

@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from models.registry import SHIPPED_DIR
 from streaming.replay import read_documents
 from streaming.settings import Settings
 from tests.integration.conftest import undertow
@@ -166,7 +167,8 @@ def test_a_promoted_version_scores_new_documents_without_a_restart(
         pipeline.produce([(b"before-swap", orjson.dumps(before))])
         wait_for("the first document", lambda: pipeline.es_count() == 1, timeout=120)
         (first,) = pipeline.es_docs(ids=["before-swap"])
-        assert first["model"]["version"] == "minilm-2head-v1"  # the shipped default
+        shipped = (SHIPPED_DIR / "CURRENT").read_text().strip()
+        assert first["model"]["version"] == shipped  # the shipped default
 
         done = undertow(
             "--config",

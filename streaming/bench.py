@@ -1,0 +1,377 @@
+"""`undertow bench`: in one run on one machine, the model alone, the whole pipeline, the naive peer
+and the latency at half load, on bench-only topics, consumer groups, Redis keys and indices.
+
+Everything is measured with independent clients: documents are produced with kafka-python, and
+"indexed" is the ``indexed_at`` the sink stamps on each document when it sends the bulk request
+that indexes it (the integration-test distribution of Elasticsearch has no ingest processors).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import yaml
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import scan
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+
+from deploy.stack.manager import Stack
+from models.benchmark import load_corpus, model_only
+from models.runtime import registry_for, scorer_for
+from streaming.bootstrap import bootstrap
+from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client
+from streaming.indices import docs_pattern, index_templates
+from streaming.lag import lag
+from streaming.settings import Settings, load_settings
+from streaming.supervisor import Supervisor, worker_args
+from streaming.workers import ROLES
+
+Progress = Callable[[str], None]
+TOPICS = ("news", "social", "scored", "alerts", "dlq")
+WARMUP_DOCS = 200
+
+
+def bench_config(
+    user_config: Path | None, run: str, home: Path, model_dir: Path | None, device: str | None
+) -> Path:
+    """The user's configuration with every name moved into the bench's own namespace."""
+    data: dict[str, Any] = {}
+    if user_config is not None:
+        data = yaml.safe_load(user_config.read_text(encoding="utf-8")) or {}
+    topics = {name: f"{run}.{name}" for name in TOPICS}
+    data.setdefault("kafka", {})["topics"] = topics
+    data.setdefault("redis", {})["key_prefix"] = run
+    data.setdefault("elasticsearch", {})["index_prefix"] = run
+    streaming = data.setdefault("streaming", {})
+    streaming.update(
+        group_prefix=run,
+        data_dir=str(home / "faust"),
+        inputs=[{"topic": topics["news"], "source": "news"}],
+    )
+    models = data.setdefault("models", {})
+    if model_dir is not None:
+        models["model_dir"] = str(model_dir)
+    if device is not None:
+        models["device"] = device
+    path = home / "bench.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident memory of a live process (VmHWM), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50, p95, p99 and max of ``values`` (rounded to 0.1)."""
+    arr = np.asarray(values, dtype=np.float64)
+    return {
+        "p50": round(float(np.percentile(arr, 50)), 1),
+        "p95": round(float(np.percentile(arr, 95)), 1),
+        "p99": round(float(np.percentile(arr, 99)), 1),
+        "max": round(float(arr.max()), 1),
+    }
+
+
+class Bench:
+    """One bench run's namespace, clients and worker processes."""
+
+    def __init__(self, settings: Settings, config: Path, home: Path, log_level: str) -> None:
+        self.settings = settings
+        self.home = home
+        self.topics = settings.kafka.topics
+        self.es: Elasticsearch = elasticsearch_client(settings.elasticsearch)
+        self.producer = KafkaProducer(
+            **kafka_python_kwargs(settings.kafka), acks="all", linger_ms=5, batch_size=256 * 1024
+        )
+        self.workers = Supervisor(worker_args(ROLES), config, log_level, log_dir=home / "logs")
+        self.texts = load_corpus()
+
+    def docs(self, tag: str, n: int) -> Iterator[tuple[bytes, bytes]]:
+        """``n`` documents with ids unique to this run and phase (texts from the corpus)."""
+        for i in range(n):
+            key = f"{tag}-{i}"
+            text = self.texts[i % len(self.texts)]
+            yield key.encode(), orjson.dumps({"id": key, "text": text})
+
+    def produce(self, tag: str, n: int, rate: float | None = None) -> float:
+        """Produce ``n`` documents (at ``rate`` per second if given, else as fast as possible);
+        return the wall-clock time of the first send."""
+        began = time.time()
+        start = time.monotonic()
+        for i, (key, value) in enumerate(self.docs(tag, n)):
+            if rate:
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            self.producer.send(self.topics.news, key=key, value=value)
+        self.producer.flush()
+        return began
+
+    def indexed(self, tag: str) -> int:
+        pattern = docs_pattern(self.settings.elasticsearch.index_prefix)
+        self.es.indices.refresh(index=pattern, allow_no_indices=True)
+        found = self.es.count(
+            index=pattern, query={"prefix": {"id": f"{tag}-"}}, allow_no_indices=True
+        )
+        return int(found["count"])
+
+    def wait_done(self, tag: str, n: int, timeout_s: float, progress: Progress) -> None:
+        """Until all ``n`` documents of ``tag`` are indexed and both groups have committed all
+        (the sink commits only after Elasticsearch and the Redis windows)."""
+        deadline = time.monotonic() + timeout_s
+        last = -1
+        while time.monotonic() < deadline:
+            self.workers.tend()
+            count = self.indexed(tag)
+            if count != last:
+                progress(f"{tag}: {count}/{n} indexed")
+                last = count
+            if count >= n and all(v == 0 for v in lag(self.settings).values()):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"{tag}: only {last} of {n} documents indexed after {timeout_s:.0f} s")
+
+    def times(self, tag: str) -> list[tuple[float, float]]:
+        """(published_at, indexed_at) in epoch seconds for every document of ``tag``."""
+        out = []
+        for hit in scan(
+            self.es,
+            index=docs_pattern(self.settings.elasticsearch.index_prefix),
+            query={
+                "query": {"prefix": {"id": f"{tag}-"}},
+                "_source": ["published_at", "indexed_at"],
+            },
+            size=2000,
+        ):
+            src = hit["_source"]
+            out.append(
+                (
+                    datetime.fromisoformat(src["published_at"]).timestamp(),
+                    datetime.fromisoformat(src["indexed_at"]).timestamp(),
+                )
+            )
+        return out
+
+    def rss(self) -> dict[str, float | None]:
+        return {role: peak_rss_mb(child.pid) for role, child in self.workers.children.items()}
+
+    def close(self) -> None:
+        self.workers.stop()
+        self.producer.close()
+        self.es.close()
+
+
+def cleanup(settings: Settings) -> None:
+    """Delete the bench's topics, indices, templates and Redis keys."""
+    prefix = settings.elasticsearch.index_prefix
+    admin = KafkaAdminClient(**kafka_python_kwargs(settings.kafka))
+    try:
+        existing = set(admin.list_topics())
+        admin.delete_topics(
+            [t for t in (getattr(settings.kafka.topics, n) for n in TOPICS) if t in existing]
+            + [t for t in existing if t == f"{prefix}.naive"]
+        )
+    finally:
+        admin.close()
+    es = elasticsearch_client(settings.elasticsearch)
+    try:
+        # Elasticsearch refuses wildcard deletes by default: name every index.
+        names = list(
+            es.indices.get(index=f"{prefix}-*", allow_no_indices=True, expand_wildcards="all")
+        )
+        if names:
+            es.indices.delete(index=names)
+        for name in index_templates(prefix):
+            es.options(ignore_status=404).indices.delete_index_template(name=name)
+    finally:
+        es.close()
+    client = redis_client(settings.redis)
+    try:
+        names = list(client.scan_iter(match=f"{settings.redis.key_prefix}:*", count=1000))
+        for i in range(0, len(names), 1000):
+            client.delete(*names[i : i + 1000])
+    finally:
+        client.close()
+
+
+def naive_phase(
+    settings: Settings, version: str, docs: int, threads: int, progress: Progress
+) -> dict[str, Any]:
+    """The naive peer over ``docs`` documents on its own topic and index."""
+    from streaming import naive  # noqa: PLC0415 (torch + transformers: only here)
+
+    prefix = settings.elasticsearch.index_prefix
+    topic = f"{prefix}.naive"
+    weights, which = naive.naive_weights(settings.stack.home / "checkpoints", version)
+    progress(f"naive peer: loading {which} in PyTorch")
+    classify = naive.classifier(weights, threads)
+    admin = KafkaAdminClient(**kafka_python_kwargs(settings.kafka))
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        admin.close()
+    producer = KafkaProducer(**kafka_python_kwargs(settings.kafka), acks="all")
+    texts = load_corpus()
+    for i in range(docs):
+        doc = {"id": f"naive-{i}", "text": texts[i % len(texts)]}
+        producer.send(topic, key=doc["id"].encode(), value=orjson.dumps(doc))
+    producer.flush()
+    producer.close()
+    consumer = KafkaConsumer(
+        topic,
+        **kafka_python_kwargs(settings.kafka),
+        group_id=f"{prefix}-naive",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    es = elasticsearch_client(settings.elasticsearch)
+    try:
+        progress(f"naive peer: {docs} documents, one at a time")
+        seconds = naive.run_naive(
+            consumer=consumer, classify=classify, es=es, index=f"{prefix}-naive", expected=docs
+        )
+    finally:
+        consumer.close()
+        es.close()
+    return {"naive_dps": round(docs / seconds, 1), "naive_docs": docs, "naive_model": which}
+
+
+@contextmanager
+def stack_running(settings: Settings, progress: Progress) -> Iterator[None]:
+    """The local stack up for the bench; stopped afterwards only if the bench started it."""
+    stack = Stack(settings.stack, progress=lambda msg: progress(f"stack: {msg}"))
+    was_up = all(st.healthy for st in stack.status().values())
+    stack.up()
+    try:
+        yield
+    finally:
+        if not was_up:
+            stack.down()
+
+
+def _pipeline(
+    *,
+    settings: Settings,
+    config: Path,
+    home: Path,
+    docs: int,
+    rate: float | None,
+    latency_s: float,
+    model_only_dps: float,
+    log_level: str,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Throughput as fast as possible, then latency at a steady rate, with the real workers."""
+    bench = Bench(settings, config, home, log_level)
+    try:
+        bench.workers.start_all()
+        progress("pipeline: warming up the workers")
+        bench.produce("warmup", WARMUP_DOCS)
+        bench.wait_done("warmup", WARMUP_DOCS, 300, progress)
+
+        progress(f"pipeline: {docs} documents as fast as possible")
+        began = bench.produce("e2e", docs)
+        bench.wait_done("e2e", docs, 900, progress)
+        finished = max(indexed for _, indexed in bench.times("e2e"))
+        e2e = docs / (finished - began)
+
+        steady = rate or e2e / 2
+        n = max(1, int(steady * latency_s))
+        progress(f"latency: {n} documents at {steady:.0f}/s for {latency_s:.0f} s")
+        bench.produce("steady", n, steady)
+        bench.wait_done("steady", n, 300, progress)
+        latencies = [(indexed - sent) * 1000 for sent, indexed in bench.times("steady")]
+        return {
+            "e2e_dps": round(e2e, 1),
+            "efficiency": round(e2e / model_only_dps, 3),
+            "latency_rate": round(steady, 1),
+            "latency_docs": len(latencies),
+            "latency_ms": percentiles(latencies),
+            "worker_rss_mb": bench.rss(),
+        }
+    finally:
+        bench.close()
+
+
+def run_bench(
+    settings: Settings,
+    config: Path | None,
+    *,
+    docs: int,
+    rate: float | None,
+    latency_s: float,
+    naive_docs: int,
+    model_dir: Path | None,
+    device: str | None,
+    log_level: str,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Every measurement of the bench, in one run; cleans up what it created."""
+    result: dict[str, Any] = {}
+    cfg = settings.models
+    directory = model_dir or (cfg.model_dir or registry_for(cfg).path(registry_for(cfg).current()))
+    scorer = scorer_for(cfg, directory, device)
+    progress(f"model only: {docs} documents through the Scorer")
+    alone = model_only(scorer, load_corpus(), docs)
+    result.update(
+        model_only_dps=alone["model_only_dps"],
+        device=scorer.runtime.device,
+        providers=scorer.runtime.providers,
+        variant=scorer.runtime.variant,
+        threads=scorer.runtime.threads,
+        model={"name": scorer.name, "version": scorer.version},
+    )
+    scorer_version, threads = scorer.version, scorer.runtime.threads
+    del scorer
+    run = f"bench{uuid.uuid4().hex[:8]}"
+    home = Path(tempfile.mkdtemp(prefix=f"undertow-{run}-"))
+    with stack_running(settings, progress):
+        path = bench_config(config, run, home, directory, device)
+        bench_settings = load_settings(path)
+        try:
+            bootstrap(bench_settings)
+            result.update(
+                _pipeline(
+                    settings=bench_settings,
+                    config=path,
+                    home=home,
+                    docs=docs,
+                    rate=rate,
+                    latency_s=latency_s,
+                    model_only_dps=result["model_only_dps"],
+                    log_level=log_level,
+                    progress=progress,
+                )
+            )
+            if naive_docs:
+                result.update(
+                    naive_phase(bench_settings, scorer_version, naive_docs, threads, progress)
+                )
+                result["speedup_vs_naive"] = round(result["e2e_dps"] / result["naive_dps"], 2)
+        finally:
+            progress("cleaning up the bench's topics, indices and keys")
+            cleanup(bench_settings)
+            shutil.rmtree(home, ignore_errors=True)
+    result["docs"] = docs
+    result["cores"] = len(os.sched_getaffinity(0))
+    return result

@@ -1,0 +1,61 @@
+"""`undertow bench` as a user runs it: every figure measured, nothing of the bench left behind."""
+
+from __future__ import annotations
+
+import subprocess
+
+import orjson
+from kafka import KafkaAdminClient
+
+from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client
+from streaming.settings import Settings
+from tests.integration.conftest import undertow
+
+
+def _leftovers(settings: Settings) -> list[str]:
+    admin = KafkaAdminClient(**kafka_python_kwargs(settings.kafka))
+    try:
+        found = [t for t in admin.list_topics() if t.startswith("bench")]
+    finally:
+        admin.close()
+    es = elasticsearch_client(settings.elasticsearch)
+    try:
+        found += list(es.indices.get(index="bench*", allow_no_indices=True))
+    finally:
+        es.close()
+    client = redis_client(settings.redis)
+    try:
+        found += [k.decode() for k in client.scan_iter(match="bench*", count=1000)]
+    finally:
+        client.close()
+    return found
+
+
+def test_bench_measures_model_pipeline_latency_and_naive_peer_then_cleans_up(
+    stack: Settings,
+) -> None:
+    done = undertow(
+        "bench", "--docs", "600", "--latency-s", "8", "--naive-docs", "20", "--json", timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = orjson.loads(done.stdout.strip().splitlines()[-1])
+    assert result["model_only_dps"] > 0
+    # The pipeline cannot outrun the model it calls; the naive peer is slower than both.
+    assert 0 < result["e2e_dps"] <= result["model_only_dps"] * 1.05
+    assert result["efficiency"] == round(result["e2e_dps"] / result["model_only_dps"], 3)
+    assert 0 < result["naive_dps"] < result["e2e_dps"]
+    assert result["speedup_vs_naive"] > 1
+    lat = result["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
+    assert result["latency_docs"] >= int(result["latency_rate"] * 8)
+    assert set(result["worker_rss_mb"]) == {"score", "sink"}
+    assert all(0 < mb < 1536 for mb in result["worker_rss_mb"].values())
+    assert result["device"] == "cpu"  # no GPU on these machines
+    assert result["providers"][0] == "CPUExecutionProvider"
+    assert result["model"]["version"]
+    assert "end to end" in done.stderr  # the human-readable table
+    assert _leftovers(stack) == []
+    left = subprocess.run(
+        ["pgrep", "-f", "streaming.cli.*worker --role"], capture_output=True, text=True, check=False
+    )
+    assert left.stdout == ""
