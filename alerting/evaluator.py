@@ -81,6 +81,8 @@ class Evaluator:
         self.examples = examples
         self.kibana_url = kibana_url
         self.clock = clock
+        # Called for every notified event (the service counts them for Prometheus).
+        self.on_event: Callable[[Alert, Event], None] = lambda alert, event: None
         self._stop = threading.Event()
         self.ticks = 0
 
@@ -129,6 +131,7 @@ class Evaluator:
             alert = self._update(alert_id, seen)
             if alert is not None and event in ("fired", "escalated", "sustained", "resolved"):
                 self.dispatcher.dispatch(alert, event)
+                self.on_event(alert, event)
                 events.append((alert, event))
         self.alerts.save_states(states)
         self.ticks += 1

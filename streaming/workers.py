@@ -18,6 +18,7 @@ from streaming.decode import DecodeLimits, InputSpec
 from streaming.dedupe import RedisDeduper
 from streaming.es_sink import ElasticsearchSink
 from streaming.faust_app import FaustProducer, attach, make_app
+from streaming.metrics import TimedScorer, WorkerMetrics
 from streaming.score_worker import ScoreCounters, ScoreWorker
 from streaming.settings import Settings
 from streaming.sink_worker import SinkCounters, SinkWorker
@@ -63,9 +64,11 @@ def score_role(settings: Settings) -> Role:
     st, topics = settings.streaming, settings.kafka.topics
     specs = {i.topic: InputSpec(source=i.source, fields=i.fields) for i in inputs(topics, st)}
     scorer = live_scorer(settings.models)
+    metrics = WorkerMetrics("score")
+    metrics.serve(st.metrics_port)
     redis = redis_client(settings.redis)
     worker = ScoreWorker(
-        scorer,
+        TimedScorer(scorer, metrics),
         RedisDeduper(redis, st.dedupe_ttl_s, settings.redis.key_prefix),
         FaustProducer(app),
         specs=specs,
@@ -76,7 +79,11 @@ def score_role(settings: Settings) -> Role:
         on_batch=_Reporter("score"),
     )
     attach(
-        app, list(specs), worker.handle, max_batch=st.max_batch, max_wait_s=st.max_wait_ms / 1000
+        app,
+        list(specs),
+        metrics.instrument(worker.handle, worker.counters, "scored"),
+        max_batch=st.max_batch,
+        max_wait_s=st.max_wait_ms / 1000,
     )
     role = Role("score", app, [redis.close, lambda: worker.executor.shutdown(wait=False)])
     if isinstance(scorer, SwappingScorer):
@@ -90,10 +97,15 @@ def sink_role(settings: Settings) -> Role:
     st, topics = settings.streaming, settings.kafka.topics
     redis = redis_client(settings.redis)
     es = elasticsearch_client(settings.elasticsearch)
+    metrics = WorkerMetrics("sink")
+    metrics.serve(st.metrics_port)
     worker = SinkWorker(
         RedisWindowStore(redis, st.bucket_s, st.retention_s, settings.redis.key_prefix),
         ElasticsearchSink(
-            es, max_backoff_s=st.max_backoff_s, index_prefix=settings.elasticsearch.index_prefix
+            es,
+            max_backoff_s=st.max_backoff_s,
+            index_prefix=settings.elasticsearch.index_prefix,
+            on_retry=lambda what: metrics.retries.labels(what).inc(),
         ),
         FaustProducer(app),
         dlq_topic=topics.dlq,
@@ -103,7 +115,7 @@ def sink_role(settings: Settings) -> Role:
     attach(
         app,
         [topics.scored],
-        worker.handle,
+        metrics.instrument(worker.handle, worker.counters, "indexed"),
         max_batch=st.sink_max_batch,
         max_wait_s=st.sink_max_wait_ms / 1000,
     )

@@ -1,0 +1,138 @@
+"""Prometheus metrics of a worker process, served on ``streaming.metrics_port`` (+ role offset).
+
+Documents in per topic and out, dead letters per reason, batch sizes, how long a batch's first
+document waited, inference time, the delay of each stage (input record → scored and produced;
+scored record → indexed and counted) and sink retries. Consumer lag is Kafka's own (KEDA and
+`undertow demo` read it from the broker), so it is not repeated here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from streaming.messages import Envelope
+
+log = logging.getLogger(__name__)
+
+SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+ROLE_PORT_OFFSET = {"score": 0, "sink": 1}
+
+
+class WorkerMetrics:
+    """One worker's metrics in their own registry."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.docs_in = Counter(
+            "undertow_documents_in", "Messages consumed", ["role", "topic"], registry=r
+        )
+        self.docs_out = Counter(
+            "undertow_documents_out",
+            "Documents done (score: scored and produced; sink: indexed and counted)",
+            ["role"],
+            registry=r,
+        )
+        self.dead = Counter(
+            "undertow_dead_lettered", "Messages sent to the dead-letter topic", ["role"], registry=r
+        )
+        self.batch_size = Histogram(
+            "undertow_batch_size", "Messages per batch", ["role"], buckets=SIZES, registry=r
+        )
+        self.batch_wait = Histogram(
+            "undertow_batch_wait_seconds",
+            "How long the first message of a batch waited for the batch to go",
+            ["role"],
+            buckets=SECONDS,
+            registry=r,
+        )
+        self.inference = Histogram(
+            "undertow_inference_seconds", "Scorer time per batch", buckets=SECONDS, registry=r
+        )
+        self.stage_delay = Histogram(
+            "undertow_stage_delay_seconds",
+            "From the consumed record's Kafka timestamp to done (score + sink = end to end)",
+            ["role"],
+            buckets=SECONDS,
+            registry=r,
+        )
+        self.retries = Counter(
+            "undertow_sink_retries",
+            "Sink write attempts that had to be retried",
+            ["what"],
+            registry=r,
+        )
+        self.model = Gauge(
+            "undertow_model_info", "The model version scoring now (1)", ["version"], registry=r
+        )
+
+    def serve(self, base_port: int | None) -> int | None:
+        """Serve /metrics on ``base_port`` + the role's offset; None if off or the port is taken
+        (a second worker of the same role on one host: it runs on, without metrics)."""
+        if base_port is None:
+            return None
+        port = base_port + ROLE_PORT_OFFSET.get(self.role, 0)
+        try:
+            start_http_server(port, registry=self.registry)
+        except OSError as exc:
+            log.warning(
+                "%s worker: metrics port %d unavailable (%s); no metrics", self.role, port, exc
+            )
+            return None
+        log.info("%s worker: Prometheus metrics on :%d/metrics", self.role, port)
+        return port
+
+    def instrument(
+        self,
+        handler: Callable[[list[Envelope]], Awaitable[None]],
+        counters: Any,
+        done_field: str,
+    ) -> Callable[[list[Envelope]], Coroutine[Any, Any, None]]:
+        """``handler`` measured: batch size and wait before, documents and delays after."""
+        role = self.role
+
+        async def measured(batch: list[Envelope]) -> None:
+            now = time.time()
+            self.batch_size.labels(role).observe(len(batch))
+            if batch:
+                self.batch_wait.labels(role).observe(
+                    max(0.0, now - min(e.received_s for e in batch))
+                )
+            for env in batch:
+                self.docs_in.labels(role, env.topic).inc()
+            done_before, dead_before = getattr(counters, done_field), counters.dead_lettered
+            await handler(batch)
+            finished = time.time()
+            self.docs_out.labels(role).inc(getattr(counters, done_field) - done_before)
+            self.dead.labels(role).inc(counters.dead_lettered - dead_before)
+            for env in batch:
+                if env.timestamp_ms:
+                    self.stage_delay.labels(role).observe(
+                        max(0.0, finished - env.timestamp_ms / 1000)
+                    )
+
+        return measured
+
+
+class TimedScorer:
+    """A scorer whose ``score`` calls are timed into ``metrics.inference``."""
+
+    def __init__(self, scorer: Any, metrics: WorkerMetrics) -> None:
+        self.scorer = scorer
+        self.metrics = metrics
+
+    def score(self, texts: Sequence[str]) -> Any:
+        began = time.perf_counter()
+        scores = self.scorer.score(texts)
+        self.metrics.inference.observe(time.perf_counter() - began)
+        if scores:
+            self.metrics.model.clear()
+            self.metrics.model.labels(scores[0].model_version).set(1)
+        return scores
