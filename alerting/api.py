@@ -37,6 +37,8 @@ from streaming.window_store import WindowStore
 
 log = logging.getLogger(__name__)
 WEB = Path(__file__).resolve().parent / "web"
+# Request bodies larger than this get 413 (the largest real body, a backtest sweep, is ~10 KB).
+MAX_BODY_BYTES = 256 * 1024
 HEARTBEAT_S = 15.0
 
 
@@ -289,6 +291,59 @@ async def _count(request: Request, call_next: Callable[[Request], Any]) -> Respo
     return response
 
 
+class BodyLimit:
+    """ASGI middleware: 413 for a request body over ``limit`` bytes, whether or not it says its
+    length, before the application reads it."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+        too_large = False
+
+        async def counted_receive() -> Any:
+            nonlocal seen, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    too_large = True  # the app sees a client that went away
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Any) -> None:
+            if not too_large:  # whatever the app answers to the cut body is replaced
+                await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = b'{"detail":"request body too large (limit %d bytes)"}' % self.limit
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
 def create_app(services: Services) -> FastAPI:
     """The FastAPI application over ``services``."""
     app = FastAPI(title="undertow alerting", version="1", description=__doc__)
@@ -298,6 +353,7 @@ def create_app(services: Services) -> FastAPI:
         "undertow_api_requests", "API requests", ["path", "status"], registry=app.state.metrics
     )
     app.middleware("http")(_count)
+    app.add_middleware(BodyLimit)
     for router in (service_router, alerts_router, config_router):
         app.include_router(router)
     if WEB.is_dir():

@@ -98,7 +98,14 @@ def test_bench_model_only_json(registry_dir: Path) -> None:
     assert result["docs"] == 300
 
 
-def test_pipeline_bench_says_it_is_not_there_yet(registry_dir: Path) -> None:
+def test_bench_without_a_model_says_how_to_get_one(registry_dir: Path) -> None:
     done = _run(registry_dir, "bench")
+    assert done.returncode == 1
+    assert "undertow promote" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bench_refuses_an_unknown_device(registry_dir: Path) -> None:
+    done = _run(registry_dir, "bench", "--model-only", "--device", "tpu")
     assert done.returncode == 2
-    assert "--model-only" in done.stderr
+    assert "auto, cpu or cuda" in done.stderr

@@ -1,0 +1,101 @@
+"""Properties of the spike rule and the alert lifecycle, over generated windows and histories."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alerting.lifecycle import ScopeState, step
+from alerting.rules import SpikeThresholds, Verdict, evaluate
+from streaming.windows import Stats
+
+
+@st.composite
+def stats(draw: st.DrawFn, max_total: int = 400) -> Stats:
+    neg = draw(st.integers(0, max_total))
+    neu = draw(st.integers(0, max_total))
+    pos = draw(st.integers(0, max_total))
+    total = neg + neu + pos
+    score = draw(st.floats(-1, 1)) * total
+    return Stats(total, neg, neu, pos, score)
+
+
+thresholds = st.builds(
+    SpikeThresholds,
+    min_docs=st.integers(1, 50),
+    min_baseline_docs=st.integers(1, 100),
+    min_negative=st.integers(1, 20),
+    share=st.floats(0.3, 0.6),
+    ratio=st.floats(1.5, 3.0),
+    z=st.floats(0, 6),
+    pending_evaluations=st.integers(1, 5),
+    cooldown_s=st.integers(0, 3600),
+    renotify_s=st.integers(60, 3600),
+)
+
+
+@given(stats(), stats(), thresholds)
+def test_an_empty_or_small_window_never_spikes(
+    baseline: Stats, fallback: Stats, t: SpikeThresholds
+) -> None:
+    small = Stats(total=t.min_docs - 1, negative=t.min_docs - 1)
+    for current in (Stats(), small):
+        verdict = evaluate(current, baseline, t, fallback)
+        assert not verdict.spiking and verdict.severity is None
+
+
+@given(stats(), stats(), thresholds)
+def test_a_spike_meets_every_threshold_and_holds(
+    current: Stats, baseline: Stats, t: SpikeThresholds
+) -> None:
+    verdict = evaluate(current, baseline, t)
+    if verdict.spiking:
+        assert current.total >= t.min_docs and current.negative >= t.min_negative
+        assert verdict.share >= t.share and verdict.ratio >= t.ratio and verdict.z >= t.z
+        assert verdict.holding  # a spike is always above the (lower) resolve thresholds
+        assert (verdict.severity == "critical") == (
+            verdict.ratio >= t.critical.ratio and verdict.share >= t.critical.share
+        )
+
+
+def _verdict(kind: str) -> Verdict:
+    spiking, holding = {"spike": (True, True), "hold": (False, True), "calm": (False, False)}[kind]
+    return Verdict(spiking, holding, "warning" if spiking else None, 0.5, 0.1, 5.0, 9.0, kind)
+
+
+histories = st.lists(
+    st.tuples(st.sampled_from(["spike", "hold", "calm"]), st.integers(1, 900)), max_size=60
+)
+
+
+@given(histories, thresholds)
+def test_the_lifecycle_fires_resolves_and_cools_down_as_promised(
+    history: list[tuple[str, int]], t: SpikeThresholds
+) -> None:
+    state, now, streak = ScopeState(), 0.0, 0
+    resolved_at: float | None = None
+    firing = False
+    for kind, gap in history:
+        now += gap
+        verdict = _verdict(kind)
+        before = state
+        state, event = step(state, verdict, now, t, new_id=f"a{now}")
+        in_cooldown = resolved_at is not None and now < resolved_at + t.cooldown_s
+        streak = streak + 1 if (kind == "spike" and not firing and not in_cooldown) else 0
+        if event == "fired":
+            # Only after pending_evaluations spiking evaluations in a row, outside a cool-down.
+            assert not in_cooldown and streak >= t.pending_evaluations
+            assert verdict.spiking and not firing
+            firing = True
+        elif event == "resolved":
+            # Only a firing alert resolves, and only once below the resolve thresholds.
+            assert firing and not verdict.holding
+            firing, resolved_at, streak = False, now, 0
+        elif event in ("pending",):
+            assert not in_cooldown and verdict.spiking
+        if firing:
+            assert state.phase == "firing" and state.alert_id is not None
+            if before.phase == "firing":
+                assert state.alert_id == before.alert_id  # one alert for the whole episode
+        if not verdict.spiking and not firing:
+            assert event in (None, "dropped", "resolved")
