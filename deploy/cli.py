@@ -58,9 +58,19 @@ def up(
 
 
 @app.command()
-def down(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Stop exactly the processes `stack up` started (by pid), and wait until they are gone."""
-    stopped = _stack(ctx).down()
+def down(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(help="Stop only this service: kafka, elasticsearch or redis (repeatable)."),
+    ] = None,
+) -> None:
+    """Stop exactly the processes `stack up` started (by pid), and wait until they are gone.
+
+    With --service, stop only those (`stack up` starts them again): a fault to inject.
+    """
+    stopped = _stack(ctx).down(service)
     if as_json:
         typer.echo(orjson.dumps({"stopped": stopped}).decode())
     else:

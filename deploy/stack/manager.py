@@ -136,9 +136,15 @@ class Stack:
             if waiting:
                 time.sleep(0.5)
 
-    def down(self) -> list[str]:
-        """Stop every service this stack started (by pid file); return the names stopped."""
-        return self._stop(reversed(self.services))
+    def down(self, only: Iterable[str] | None = None) -> list[str]:
+        """Stop the services this stack started (by pid file), all or those named in ``only``;
+        return the names stopped. ``up`` starts them again."""
+        names = {svc.name for svc in self.services}
+        wanted = set(only) if only is not None else names
+        unknown = wanted - names
+        if unknown:
+            raise StackError(f"unknown service(s) {sorted(unknown)}; choose from {sorted(names)}")
+        return self._stop(svc for svc in reversed(self.services) if svc.name in wanted)
 
     def _stop(self, services: Iterable[Service]) -> list[str]:
         stopped = []
