@@ -12,15 +12,18 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from models.registry import SHIPPED_DIR
 from streaming.settings import Settings
 from tests.integration.conftest import undertow
 from tests.integration.pipeline import Pipeline, wait_for
 from tests.integration.test_pipeline import valid_docs
+from tests.models.tiny import build
 
 
 @pytest.fixture
@@ -108,3 +111,38 @@ def test_kafka_broker_restarted(pipeline: Pipeline) -> None:
         _start()
 
     _run(pipeline, "kafka broker restarted", 2000, fault, during_feed=False)
+
+
+def test_each_worker_killed_twice_mid_batch(pipeline: Pipeline) -> None:
+    def fault() -> None:
+        for _ in range(2):
+            for role in ("score", "sink"):
+                pipeline.kill(role)  # SIGKILL: no goodbye, whatever batch it held is redone
+                pipeline.start(role)
+                time.sleep(1.5)
+
+    _run(pipeline, "score and sink SIGKILLed twice each", 3000, fault)
+
+
+def test_a_model_hot_swap_mid_stream_stamps_every_document_with_one_version(
+    stack: Settings, tmp_path: Path
+) -> None:
+    registry = tmp_path / "registry"
+    build(registry / "tiny-swap", "tiny-swap")
+    pipeline = Pipeline(tmp_path, {"models": {"registry_dir": str(registry), "hotswap_poll_s": 1}})
+    shipped = (SHIPPED_DIR / "CURRENT").read_text().strip()
+
+    def fault() -> None:
+        done = undertow(
+            "--config", str(pipeline.config), "promote", "tiny-swap", "--force", "--reason", "swap"
+        )
+        assert done.returncode == 0, done.stderr
+
+    try:
+        _run(pipeline, "model hot swap mid-stream", 2000, fault)
+        versions = Counter(d["model"]["version"] for d in pipeline.es_docs(size=3000))
+        print(f"versions stamped: {dict(versions)}")
+        assert set(versions) == {shipped, "tiny-swap"}  # both, and nothing else
+        assert sum(versions.values()) == 2000
+    finally:
+        pipeline.stop()
