@@ -29,6 +29,7 @@ from streaming.dedupe import Deduper
 from streaming.dlq import STAGE_DECODE, dead_letter
 from streaming.exceptions import DecodeError
 from streaming.fingerprint import fingerprint
+from streaming.masking import mask_pii
 from streaming.messages import Envelope, OutMessage, Producer
 from streaming.records import ModelRef, RawDoc, ScoredDoc, Sentiment, Topic
 
@@ -70,6 +71,12 @@ def scored_doc(doc: RawDoc, score: Score, duplicate_of: str | None, received_s: 
     )
 
 
+def _masked(doc: RawDoc) -> RawDoc:
+    """``doc`` with e-mail addresses and phone numbers masked in its text and title."""
+    title = mask_pii(doc.title) if doc.title else doc.title
+    return doc.model_copy(update={"text": mask_pii(doc.text), "title": title})
+
+
 @dataclass
 class ScoreCounters:
     """What the worker has done since it started."""
@@ -98,6 +105,7 @@ class ScoreWorker:
         max_backoff_s: float = 30.0,
         executor: ThreadPoolExecutor | None = None,
         on_batch: Callable[[ScoreCounters], None] | None = None,
+        mask: bool = False,
     ) -> None:
         self.scorer = scorer
         self.deduper = deduper
@@ -111,6 +119,8 @@ class ScoreWorker:
         self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="scorer")
         self.counters = ScoreCounters()
         self.on_batch = on_batch or (lambda counters: None)
+        # Mask e-mail addresses and phone numbers before scoring and indexing.
+        self.mask = mask
 
     def _decode(
         self, batch: Sequence[Envelope]
@@ -120,12 +130,8 @@ class ScoreWorker:
         for env in batch:
             spec = self.specs.get(env.topic) or InputSpec(source=env.topic)
             try:
-                good.append(
-                    (
-                        env,
-                        decode(env.value, spec, timestamp_ms=env.timestamp_ms, limits=self.limits),
-                    )
-                )
+                raw = decode(env.value, spec, timestamp_ms=env.timestamp_ms, limits=self.limits)
+                good.append((env, _masked(raw) if self.mask else raw))
             except DecodeError as exc:
                 dead.append(dead_letter(env, self.dlq_topic, exc.reason, exc, STAGE_DECODE))
                 self.counters.by_reason[exc.reason] = self.counters.by_reason.get(exc.reason, 0) + 1

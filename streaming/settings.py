@@ -134,6 +134,8 @@ class StreamingSettings(_Section):
     retention_s: int = Field(default=48 * 3600, ge=60)
     # A document id scored within this time is not scored again (0 = never skip).
     dedupe_ttl_s: int = Field(default=48 * 3600, ge=0)
+    # Mask e-mail addresses and phone numbers in text and title before scoring and indexing.
+    mask_pii: bool = False
     # Prometheus /metrics of the workers: score on this port, sink on the next; None = off.
     metrics_port: int | None = Field(default=9464, ge=1, le=65534)
     # Consumer groups are <group_prefix>-score and <group_prefix>-sink.

@@ -77,6 +77,7 @@ def score_role(settings: Settings) -> Role:
         limits=DecodeLimits(max_bytes=st.max_message_bytes, max_text_chars=st.max_text_chars),
         max_backoff_s=st.max_backoff_s,
         on_batch=_Reporter("score"),
+        mask=st.mask_pii,
     )
     attach(
         app,

@@ -144,3 +144,27 @@ def test_nothing_is_acked_or_remembered_when_producing_fails(tiny_scorer: Scorer
         asyncio.run(worker.handle([message]))
     assert acked == []
     assert deduper.seen(["a"]) == set()  # it will be scored again when redelivered
+
+
+@pytest.mark.parametrize("mask", [False, True])
+def test_contact_details_are_masked_before_indexing_only_when_asked(
+    tiny_scorer: Scorer, mask: bool
+) -> None:
+    producer = MemoryProducer()
+    worker = ScoreWorker(
+        tiny_scorer,
+        MemoryDeduper(),
+        producer,
+        specs={NEWS: InputSpec(source="news", fields={"text": "body.text"})},
+        scored_topic=SCORED,
+        dlq_topic=DLQ,
+        mask=mask,
+    )
+    text = "Shares slump; IR at ir@acme.com or +1 415 555 2671"
+    asyncio.run(worker.handle([env(doc("m", text, title="Mail ceo@acme.com"))]))
+    (out,) = scored_of(producer)
+    if mask:
+        assert out.text == "Shares slump; IR at [email] or [phone]"
+        assert out.title == "Mail [email]"
+    else:
+        assert out.text == text and out.title == "Mail ceo@acme.com"
