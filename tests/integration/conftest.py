@@ -90,6 +90,8 @@ def server(alerting_pipeline: Pipeline) -> Iterator[tuple[str, Pipeline]]:
             "streaming.cli",
             "--config",
             str(alerting_pipeline.config),
+            "--log-level",
+            "INFO",  # access logs too: a test checks that no key ever reaches them
             "alerting",
             "serve",
             "--port",
