@@ -22,11 +22,24 @@ class AlertStore:
         self.prefix = prefix
 
     def save(self, alert: Alert) -> None:
-        """Store (or update) an alert."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(keys.alert_key(alert.id, self.prefix), alert.model_dump_json())
-        pipe.zadd(keys.alerts_key(self.prefix), {alert.id: alert.started_at.timestamp()})
-        pipe.execute()
+        """Store (or update) an alert. An acknowledgement already stored is kept: the evaluator
+        writes back copies it read before an analyst acknowledged (optimistic, WATCHed)."""
+        key = keys.alert_key(alert.id, self.prefix)
+
+        def write(pipe: redis.client.Pipeline) -> None:
+            final = alert
+            raw = pipe.get(key)
+            if raw and final.acked_by is None:
+                stored = Alert.model_validate_json(raw)
+                if stored.acked_by is not None:
+                    final = final.model_copy(
+                        update={"acked_by": stored.acked_by, "acked_at": stored.acked_at}
+                    )
+            pipe.multi()
+            pipe.set(key, final.model_dump_json())
+            pipe.zadd(keys.alerts_key(self.prefix), {final.id: final.started_at.timestamp()})
+
+        self.client.transaction(write, key)
 
     def delete(self, alert_id: str) -> None:
         """Forget an alert (a pending one that never fired)."""

@@ -31,7 +31,7 @@ from deploy.stack.manager import Stack
 from models.benchmark import load_corpus, model_only
 from models.runtime import registry_for, scorer_for
 from streaming.bootstrap import bootstrap
-from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client
+from streaming.clients import delete_prefixed, elasticsearch_client, kafka_python_kwargs
 from streaming.indices import docs_pattern, index_templates
 from streaming.lag import lag
 from streaming.settings import Settings, load_settings
@@ -205,13 +205,7 @@ def cleanup(settings: Settings) -> None:
             es.options(ignore_status=404).indices.delete_index_template(name=name)
     finally:
         es.close()
-    client = redis_client(settings.redis)
-    try:
-        names = list(client.scan_iter(match=f"{settings.redis.key_prefix}:*", count=1000))
-        for i in range(0, len(names), 1000):
-            client.delete(*names[i : i + 1000])
-    finally:
-        client.close()
+    delete_prefixed(settings.redis, settings.redis.key_prefix)
 
 
 def naive_phase(

@@ -75,3 +75,15 @@ def elasticsearch_client(es: ElasticsearchSettings) -> Elasticsearch:
 def redis_client(settings: RedisSettings) -> redis.Redis:
     """A synchronous Redis client (responses decoded as UTF-8)."""
     return redis.Redis.from_url(settings.url, decode_responses=True, **redis_kwargs(settings))
+
+
+def delete_prefixed(settings: RedisSettings, prefix: str) -> int:
+    """Delete every Redis key under ``prefix:`` (a demo or bench namespace); return how many."""
+    client = redis_client(settings)
+    try:
+        names = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        for i in range(0, len(names), 1000):
+            client.delete(*names[i : i + 1000])
+        return len(names)
+    finally:
+        client.close()

@@ -37,7 +37,12 @@ from alerting.auth import KEYS_ENV
 from alerting.store import AlertStore
 from deploy.stack.manager import Stack
 from streaming.bootstrap import bootstrap
-from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client
+from streaming.clients import (
+    delete_prefixed,
+    elasticsearch_client,
+    kafka_python_kwargs,
+    redis_client,
+)
 from streaming.indices import docs_pattern
 from streaming.lag import lag
 from streaming.settings import Settings
@@ -258,13 +263,7 @@ def demo_settings(settings: Settings) -> tuple[Settings, dict[str, str], str | N
 
 
 def _clear(settings: Settings) -> None:
-    client = redis_client(settings.redis)
-    try:
-        names = list(client.scan_iter(match=f"{DEMO_PREFIX}:*", count=1000))
-        for i in range(0, len(names), 1000):
-            client.delete(*names[i : i + 1000])
-    finally:
-        client.close()
+    delete_prefixed(settings.redis, DEMO_PREFIX)
 
 
 def run_demo(

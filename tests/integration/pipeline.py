@@ -145,8 +145,12 @@ class Pipeline:
 
     def dead_letters(self) -> list[tuple[bytes | None, dict[str, str]]]:
         """Every message in this pipeline's DLQ: (value, headers)."""
+        return self.messages(self.settings.kafka.topics.dlq)
+
+    def messages(self, topic: str) -> list[tuple[bytes | None, dict[str, str]]]:
+        """Every message in ``topic`` so far: (value, headers)."""
         consumer = KafkaConsumer(
-            self.settings.kafka.topics.dlq,
+            topic,
             **kafka_python_kwargs(self.settings.kafka),
             auto_offset_reset="earliest",
             enable_auto_commit=False,

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
-import pytest
 
-from streaming.settings import Settings
 from tests.integration.pipeline import Pipeline, wait_for
-from tests.integration.test_pipeline import valid_docs
+from tests.integration.test_pipeline import pipeline, valid_docs  # noqa: F401 (fixture)
 
 NESTED = b'{"id": "deep", "text": "ok", "x": ' + b"[" * 40 + b"]" * 40 + b"}"
 # kind → (key, value, the dead-letter reason)
@@ -49,17 +45,8 @@ HOSTILE: dict[str, tuple[bytes, bytes | None, str]] = {
 }
 
 
-@pytest.fixture
-def pipeline(stack: Settings, tmp_path: Path) -> Iterator[Pipeline]:
-    p = Pipeline(tmp_path)
-    try:
-        yield p
-    finally:
-        p.stop()
-
-
 def test_hostile_messages_are_dead_lettered_or_accepted_and_valid_traffic_is_untouched(
-    pipeline: Pipeline,
+    pipeline: Pipeline,  # noqa: F811
 ) -> None:
     ticker = f"ZH{uuid.uuid4().hex[:6].upper()}"
     docs = valid_docs(1000, ticker)
