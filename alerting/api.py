@@ -352,6 +352,13 @@ def create_app(services: Services) -> FastAPI:
     app.state.requests = Counter(
         "undertow_api_requests", "API requests", ["path", "status"], registry=app.state.metrics
     )
+    # Counted by the evaluator that runs beside the API (alerting.service.serve).
+    app.state.alert_events = Counter(
+        "undertow_alert_events",
+        "Alert events notified (fired, escalated, sustained, resolved)",
+        ["event", "severity"],
+        registry=app.state.metrics,
+    )
     app.middleware("http")(_count)
     app.add_middleware(BodyLimit)
     for router in (service_router, alerts_router, config_router):

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 import uvicorn
 from kafka import KafkaProducer
-from prometheus_client import CollectorRegistry, Counter
 
 from alerting.api import Services, create_app
 from alerting.auth import KeyRing
@@ -98,22 +97,12 @@ def build(settings: Settings, *, with_kafka: bool = True) -> Alerting:
     return Alerting(services, evaluator, producer)
 
 
-def alert_events_counter(registry: CollectorRegistry) -> Counter:
-    """The Prometheus counter of notified alert events, by event and severity."""
-    return Counter(
-        "undertow_alert_events",
-        "Alert events notified (fired, escalated, sustained, resolved)",
-        ["event", "severity"],
-        registry=registry,
-    )
-
-
 def serve(settings: Settings, *, evaluate: bool = True, log_level: str = "warning") -> None:
     """Run the API (and the evaluator in a thread) until interrupted."""
     built = build(settings)
     app = create_app(built.services)
-    fired = alert_events_counter(app.state.metrics)
-    built.evaluator.on_event = lambda alert, event: fired.labels(event, alert.severity).inc()
+    events = app.state.alert_events
+    built.evaluator.on_event = lambda alert, event: events.labels(event, alert.severity).inc()
     thread = None
     if evaluate:
         thread = threading.Thread(

@@ -329,7 +329,7 @@ def bench(
             rate=rate,
             latency_s=latency_s,
             naive_docs=naive_docs,
-            model_dir=_model_dir(ctx, model) if model else None,
+            model_dir=_model_dir(ctx, model),
             device=device,
             log_level=logging.getLevelName(logging.getLogger().level),
             progress=lambda msg: err.print(f"[dim]bench[/] {msg}", highlight=False),

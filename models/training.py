@@ -23,7 +23,7 @@ from transformers import AutoTokenizer, get_scheduler
 from models.datasets import Labelled, read_labelled, sha256
 from models.labels import SENTIMENT_LABELS, TASKS, TOPIC_LABELS
 from models.metrics import report
-from models.network import TwoHeadClassifier
+from models.network import CHECKPOINT_META, TwoHeadClassifier
 from models.provenance import code_version, default_base, utc_now
 from models.textprep import normalise_links
 
@@ -190,7 +190,7 @@ def _dev_sets(config: TrainConfig, tokenizer: Any) -> dict[str, tuple[Task, Enco
 def base_name(base: Path) -> str:
     """A readable name for the base encoder directory (its package's, if the dir is generic;
     the original encoder's, if the base is one of our own training checkpoints)."""
-    meta = base / "undertow.json"
+    meta = base / CHECKPOINT_META
     if meta.exists():
         inherited = json.loads(meta.read_text()).get("base_name")
         if isinstance(inherited, str) and inherited:

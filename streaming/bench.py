@@ -8,13 +8,11 @@ that indexes it (the integration-test distribution of Elasticsearch has no inges
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,17 +27,18 @@ from kafka.admin import NewTopic
 
 from deploy.stack.manager import Stack
 from models.benchmark import load_corpus, model_only
-from models.runtime import registry_for, scorer_for
+from models.runtime import scorer_for
+from models.scorer import available_cores
 from streaming.bootstrap import bootstrap
 from streaming.clients import delete_prefixed, elasticsearch_client, kafka_python_kwargs
 from streaming.indices import docs_pattern, index_templates
 from streaming.lag import lag
-from streaming.settings import Settings, load_settings
+from streaming.settings import Settings, TopicNames, load_settings
 from streaming.supervisor import Supervisor, worker_args
+from streaming.topics import all_topics
 from streaming.workers import ROLES
 
 Progress = Callable[[str], None]
-TOPICS = ("news", "social", "scored", "alerts", "dlq")
 WARMUP_DOCS = 200
 
 
@@ -50,7 +49,7 @@ def bench_config(
     data: dict[str, Any] = {}
     if user_config is not None:
         data = yaml.safe_load(user_config.read_text(encoding="utf-8")) or {}
-    topics = {name: f"{run}.{name}" for name in TOPICS}
+    topics = {name: f"{run}.{name}" for name in TopicNames.model_fields}
     data.setdefault("kafka", {})["topics"] = topics
     data.setdefault("redis", {})["key_prefix"] = run
     data.setdefault("elasticsearch", {})["index_prefix"] = run
@@ -186,11 +185,8 @@ def cleanup(settings: Settings) -> None:
     prefix = settings.elasticsearch.index_prefix
     admin = KafkaAdminClient(**kafka_python_kwargs(settings.kafka))
     try:
-        existing = set(admin.list_topics())
-        admin.delete_topics(
-            [t for t in (getattr(settings.kafka.topics, n) for n in TOPICS) if t in existing]
-            + [t for t in existing if t == f"{prefix}.naive"]
-        )
+        ours = {*all_topics(settings.kafka.topics, settings.streaming), f"{prefix}.naive"}
+        admin.delete_topics(sorted(ours & set(admin.list_topics())))
     finally:
         admin.close()
     es = elasticsearch_client(settings.elasticsearch)
@@ -250,19 +246,6 @@ def naive_phase(
     return {"naive_dps": round(docs / seconds, 1), "naive_docs": docs, "naive_model": which}
 
 
-@contextmanager
-def stack_running(settings: Settings, progress: Progress) -> Iterator[None]:
-    """The local stack up for the bench; stopped afterwards only if the bench started it."""
-    stack = Stack(settings.stack, progress=lambda msg: progress(f"stack: {msg}"))
-    was_up = all(st.healthy for st in stack.status().values())
-    stack.up()
-    try:
-        yield
-    finally:
-        if not was_up:
-            stack.down()
-
-
 def _pipeline(
     *,
     settings: Settings,
@@ -315,16 +298,14 @@ def run_bench(
     rate: float | None,
     latency_s: float,
     naive_docs: int,
-    model_dir: Path | None,
+    model_dir: Path,
     device: str | None,
     log_level: str,
     progress: Progress,
 ) -> dict[str, Any]:
     """Every measurement of the bench, in one run; cleans up what it created."""
     result: dict[str, Any] = {}
-    cfg = settings.models
-    directory = model_dir or (cfg.model_dir or registry_for(cfg).path(registry_for(cfg).current()))
-    scorer = scorer_for(cfg, directory, device)
+    scorer = scorer_for(settings.models, model_dir, device)
     progress(f"model only: {docs} documents through the Scorer")
     alone = model_only(scorer, load_corpus(), docs)
     result.update(
@@ -335,12 +316,12 @@ def run_bench(
         threads=scorer.runtime.threads,
         model={"name": scorer.name, "version": scorer.version},
     )
-    scorer_version, threads = scorer.version, scorer.runtime.threads
-    del scorer
+    del scorer  # its memory back before the workers start
     run = f"bench{uuid.uuid4().hex[:8]}"
     home = Path(tempfile.mkdtemp(prefix=f"undertow-{run}-"))
-    with stack_running(settings, progress):
-        path = bench_config(config, run, home, directory, device)
+    stack = Stack(settings.stack, progress=lambda msg: progress(f"stack: {msg}"))
+    with stack.running():
+        path = bench_config(config, run, home, model_dir, device)
         bench_settings = load_settings(path)
         try:
             bootstrap(bench_settings)
@@ -358,14 +339,13 @@ def run_bench(
                 )
             )
             if naive_docs:
-                result.update(
-                    naive_phase(bench_settings, scorer_version, naive_docs, threads, progress)
-                )
+                version, threads = result["model"]["version"], result["threads"]
+                result.update(naive_phase(bench_settings, version, naive_docs, threads, progress))
                 result["speedup_vs_naive"] = round(result["e2e_dps"] / result["naive_dps"], 2)
         finally:
             progress("cleaning up the bench's topics, indices and keys")
             cleanup(bench_settings)
             shutil.rmtree(home, ignore_errors=True)
     result["docs"] = docs
-    result["cores"] = len(os.sched_getaffinity(0))
+    result["cores"] = available_cores()
     return result

@@ -278,37 +278,34 @@ def run_demo(
     """Run the demo until Ctrl-C or ``duration``; stop what it started; return a summary."""
     err = Console(stderr=True)
     stack = Stack(settings.stack, progress=lambda msg: err.print(f"[dim]stack[/] {msg}"))
-    was_up = all(st.healthy for st in stack.status().values())
-    stack.up()
-    bootstrap(settings)
-    settings, env, key = demo_settings(settings)
-    _clear(settings)
-    logs = settings.stack.home / "logs"
-    children = {**worker_args(ROLES), "alerting": ["alerting", "serve"]}
-    services = Supervisor(children, config, log_level, log_dir=logs, env=env)
-    services.start_all()
-    web = f"http://{settings.alerting.host}:{settings.alerting.port}/"
-    err.print(
-        f"[dim]demo[/] workers and alerting started (logs in {logs}); web page and API: {web}"
-    )
-    if key:
-        err.print(f"[dim]demo[/] operator key for this run (not stored anywhere): {key}")
-    feeder = Feeder(settings, load_feed(), live_rate)
-    feeder.start()
-    summary = Summary(settings)
-    began = time.monotonic()
-    try:
-        _show(summary, services, feeder, began, duration)
-    except KeyboardInterrupt:
-        err.print("[dim]demo[/] stopping")
-    finally:
-        feeder.stop_event.set()
-        feeder.join(timeout=10)
-        services.stop()
-        final = summary.final(feeder.state)
-        summary.close()
-        if not was_up and not keep_stack:
-            stack.down()
+    with stack.running(keep=keep_stack):
+        bootstrap(settings)
+        settings, env, key = demo_settings(settings)
+        _clear(settings)
+        logs = settings.stack.home / "logs"
+        children = {**worker_args(ROLES), "alerting": ["alerting", "serve"]}
+        services = Supervisor(children, config, log_level, log_dir=logs, env=env)
+        services.start_all()
+        web = f"http://{settings.alerting.host}:{settings.alerting.port}/"
+        err.print(
+            f"[dim]demo[/] workers and alerting started (logs in {logs}); web page and API: {web}"
+        )
+        if key:
+            err.print(f"[dim]demo[/] operator key for this run (not stored anywhere): {key}")
+        feeder = Feeder(settings, load_feed(), live_rate)
+        feeder.start()
+        summary = Summary(settings)
+        began = time.monotonic()
+        try:
+            _show(summary, services, feeder, began, duration)
+        except KeyboardInterrupt:
+            err.print("[dim]demo[/] stopping")
+        finally:
+            feeder.stop_event.set()
+            feeder.join(timeout=10)
+            services.stop()
+            final = summary.final(feeder.state)
+            summary.close()
     return final
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter as TopicCount
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -97,26 +98,28 @@ class WorkerMetrics:
     ) -> Callable[[list[Envelope]], Coroutine[Any, Any, None]]:
         """``handler`` measured: batch size and wait before, documents and delays after."""
         role = self.role
+        size, wait = self.batch_size.labels(role), self.batch_wait.labels(role)
+        out, dead, delay = (
+            self.docs_out.labels(role),
+            self.dead.labels(role),
+            self.stage_delay.labels(role),
+        )
 
         async def measured(batch: list[Envelope]) -> None:
             now = time.time()
-            self.batch_size.labels(role).observe(len(batch))
+            size.observe(len(batch))
             if batch:
-                self.batch_wait.labels(role).observe(
-                    max(0.0, now - min(e.received_s for e in batch))
-                )
-            for env in batch:
-                self.docs_in.labels(role, env.topic).inc()
+                wait.observe(max(0.0, now - min(e.received_s for e in batch)))
+            for topic, n in TopicCount(e.topic for e in batch).items():
+                self.docs_in.labels(role, topic).inc(n)
             done_before, dead_before = getattr(counters, done_field), counters.dead_lettered
             await handler(batch)
             finished = time.time()
-            self.docs_out.labels(role).inc(getattr(counters, done_field) - done_before)
-            self.dead.labels(role).inc(counters.dead_lettered - dead_before)
+            out.inc(getattr(counters, done_field) - done_before)
+            dead.inc(counters.dead_lettered - dead_before)
             for env in batch:
                 if env.timestamp_ms:
-                    self.stage_delay.labels(role).observe(
-                        max(0.0, finished - env.timestamp_ms / 1000)
-                    )
+                    delay.observe(max(0.0, finished - env.timestamp_ms / 1000))
 
         return measured
 
@@ -127,12 +130,14 @@ class TimedScorer:
     def __init__(self, scorer: Any, metrics: WorkerMetrics) -> None:
         self.scorer = scorer
         self.metrics = metrics
+        self.version: str | None = None
 
     def score(self, texts: Sequence[str]) -> Any:
         began = time.perf_counter()
         scores = self.scorer.score(texts)
         self.metrics.inference.observe(time.perf_counter() - began)
-        if scores:
+        if scores and scores[0].model_version != self.version:  # a hot swap happened
+            self.version = scores[0].model_version
             self.metrics.model.clear()
-            self.metrics.model.labels(scores[0].model_version).set(1)
+            self.metrics.model.labels(self.version).set(1)
         return scores

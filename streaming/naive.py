@@ -8,7 +8,6 @@ once per message, one Elasticsearch ``index`` call per document. Imports torch a
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +18,6 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer
 from transformers import pipeline
 from transformers.utils import logging as hf_logging
-
-log = logging.getLogger(__name__)
 
 
 def naive_weights(checkpoints: Path, version: str) -> tuple[Path, str]:

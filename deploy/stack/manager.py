@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -71,6 +72,18 @@ class Stack:
             detail=health.detail if health else "not running",
             log=str(svc.logfile),
         )
+
+    @contextmanager
+    def running(self, keep: bool = False) -> Iterator[dict[str, ServiceStatus]]:
+        """The stack up for a block of work; stopped afterwards only if this call started it
+        (and not ``keep``), also when the block fails."""
+        was_up = all(st.healthy for st in self.status().values())
+        statuses = self.up()
+        try:
+            yield statuses
+        finally:
+            if not was_up and not keep:
+                self.down()
 
     def up(self, timeout_s: float | None = None) -> dict[str, ServiceStatus]:
         """Install and start what is not running, then wait until every service is healthy."""

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 from alerting.api import create_app
-from alerting.service import alert_events_counter
 from streaming.metrics import WorkerMetrics
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "undertow.json"
@@ -16,7 +15,6 @@ SUFFIXES = ("_total", "_bucket", "_sum", "_count")
 
 def _exported() -> set[str]:
     api = create_app(None).state.metrics  # type: ignore[arg-type]
-    alert_events_counter(api)
     return {
         family.name
         for registry in (WorkerMetrics("score").registry, api)

@@ -87,30 +87,22 @@ def _run(
     assert (indexed, counted, dead) == (n, n, 0), pipeline.log("sink", 3000)
 
 
-def test_elasticsearch_down_for_30_seconds(pipeline: Pipeline) -> None:
+def _outage(service: str, down_s: float) -> Callable[[], None]:
     def fault() -> None:
-        _stop("elasticsearch")
-        time.sleep(30)
+        _stop(service)
+        time.sleep(down_s)
         _start()
 
-    _run(pipeline, "elasticsearch stopped 30 s", 2000, fault)
+    return fault
 
 
-def test_redis_down_for_10_seconds(pipeline: Pipeline) -> None:
-    def fault() -> None:
-        _stop("redis")
-        time.sleep(10)
-        _start()
-
-    _run(pipeline, "redis stopped 10 s", 2000, fault)
+@pytest.mark.parametrize(("service", "down_s"), [("elasticsearch", 30), ("redis", 10)])
+def test_a_sink_service_down_mid_run(pipeline: Pipeline, service: str, down_s: int) -> None:
+    _run(pipeline, f"{service} stopped {down_s} s", 2000, _outage(service, down_s))
 
 
 def test_kafka_broker_restarted(pipeline: Pipeline) -> None:
-    def fault() -> None:
-        _stop("kafka")
-        _start()
-
-    _run(pipeline, "kafka broker restarted", 2000, fault, during_feed=False)
+    _run(pipeline, "kafka broker restarted", 2000, _outage("kafka", 0), during_feed=False)
 
 
 def test_each_worker_killed_twice_mid_batch(pipeline: Pipeline) -> None:
