@@ -27,6 +27,7 @@ def scorer_for(cfg: ModelSettings, model_dir: Path, device: str | None = None) -
         max_length=cfg.max_length,
         batch_tokens=cfg.batch_tokens,
         normalise_links=cfg.normalise_links,
+        spin=cfg.spin_threads,
     )
 
 

@@ -63,9 +63,13 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _session_options(threads: int) -> ort.SessionOptions:
+def _session_options(threads: int, spin: bool) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    # Spinning threads wait for work at full speed: a little faster on an idle machine, but in a
+    # stream the gaps between batches are spent spinning, taking the cores the event loop,
+    # Kafka and Elasticsearch need (measured in `undertow bench`, see the README).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -85,7 +89,11 @@ def _variant_for(device: str, wanted: str, model_dir: Path) -> str:
 
 
 def open_session(
-    model_dir: Path, device: str = "auto", variant: str = "auto", threads: int | None = None
+    model_dir: Path,
+    device: str = "auto",
+    variant: str = "auto",
+    threads: int | None = None,
+    spin: bool = False,
 ) -> tuple[ort.InferenceSession, Runtime]:
     """An ONNX Runtime session on the best provider that really works here.
 
@@ -103,10 +111,10 @@ def open_session(
             if device == "cuda":
                 raise
             log.warning("%s has no GPU variant (fp16/fp32): scoring on CPU", model_dir)
-            return _cpu_session(model_dir, variant, threads)
+            return _cpu_session(model_dir, variant, threads, spin)
         session = ort.InferenceSession(
             str(model_dir / VARIANT_FILES[chosen]),
-            sess_options=_session_options(threads),
+            sess_options=_session_options(threads, spin),
             providers=[CUDA, CPU],
         )
         if session.get_providers()[0] == CUDA:
@@ -114,16 +122,16 @@ def open_session(
         if device == "cuda":
             raise ModelError("CUDA provider present but the session fell back to CPU")
         log.warning("CUDA provider did not initialise; using CPU")
-    return _cpu_session(model_dir, variant, threads)
+    return _cpu_session(model_dir, variant, threads, spin)
 
 
 def _cpu_session(
-    model_dir: Path, variant: str, threads: int
+    model_dir: Path, variant: str, threads: int, spin: bool
 ) -> tuple[ort.InferenceSession, Runtime]:
     chosen = _variant_for("cpu", variant, model_dir)
     session = ort.InferenceSession(
         str(model_dir / VARIANT_FILES[chosen]),
-        sess_options=_session_options(threads),
+        sess_options=_session_options(threads, spin),
         providers=[CPU],
     )
     return session, Runtime("cpu", session.get_providers(), chosen, threads)
@@ -160,6 +168,7 @@ class Scorer:
         max_length: int = 128,
         batch_tokens: int | None = None,
         normalise_links: bool | None = None,
+        spin: bool = False,
     ) -> None:
         card_path = model_dir / CARD_JSON
         if not card_path.exists():
@@ -176,7 +185,7 @@ class Scorer:
         )
         self.max_length = min(max_length, int(card.get("max_length", max_length)))
         self.tokenizer, self.pad_id = _load_tokenizer(model_dir, self.max_length)
-        self.session, self.runtime = open_session(model_dir, device, variant, threads)
+        self.session, self.runtime = open_session(model_dir, device, variant, threads, spin)
         self.batch_tokens = batch_tokens or (
             CUDA_BATCH_TOKENS if self.runtime.device == "cuda" else CPU_BATCH_TOKENS
         )

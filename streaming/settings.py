@@ -126,6 +126,9 @@ class StreamingSettings(_Section):
     # since its first document, whichever comes first.
     max_batch: int = Field(default=64, ge=1, le=4096)
     max_wait_ms: int = Field(default=50, ge=0, le=60_000)
+    # Score batches handled at once: the next is scored while the last waits for Kafka's acks
+    # (deliveries keep batch order). 1 = one at a time.
+    batches_in_flight: int = Field(default=2, ge=1, le=8)
     sink_max_batch: int = Field(default=500, ge=1, le=10_000)
     sink_max_wait_ms: int = Field(default=200, ge=0, le=60_000)
     max_message_bytes: int = Field(default=1_000_000, ge=1024)
@@ -182,6 +185,9 @@ class ModelSettings(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # Intra-op threads of ONNX Runtime; None = the cores this process may run on.
     threads: int | None = Field(default=None, ge=1, le=256)
+    # Let those threads spin-wait for work: faster for a lone batch on an idle machine, but a
+    # stream's gaps between batches are then spent spinning on the cores the rest needs.
+    spin_threads: bool = False
     max_batch: int = Field(default=64, ge=1, le=4096)
     # Padded tokens per inference batch (rows x longest row); None = by device (models.scorer:
     # 512 on CPU, measured best on 2 cores; 16384 on a GPU).

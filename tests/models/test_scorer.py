@@ -145,3 +145,12 @@ def test_a_long_text_starts_a_smaller_batch(tiny_dir: Path) -> None:
     batches = scorer.batches(lengths)
     assert all(len(b) * max(lengths[i] for i in b) <= 100 for b in batches)
     assert [len(b) for b in batches] == [8, 2, 1]
+
+
+def test_inference_threads_sleep_between_batches_unless_told_to_spin(tiny_dir: Path) -> None:
+    def spinning(scorer: Scorer) -> str:
+        options = scorer.session.get_session_options()
+        return str(options.get_session_config_entry("session.intra_op.allow_spinning"))
+
+    assert spinning(Scorer(tiny_dir)) == "0"
+    assert spinning(Scorer(tiny_dir, spin=True)) == "1"
