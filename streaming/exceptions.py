@@ -22,6 +22,10 @@ class DecodeError(UndertowError):
         self.detail = detail
 
 
+class ScoreError(UndertowError):
+    """A batch could not be delivered in order (an earlier one failed); it is consumed again."""
+
+
 class SinkError(UndertowError):
     """A sink refused documents for a reason retrying will not fix (e.g. a mapping conflict)."""
 

@@ -114,10 +114,11 @@ class FaustProducer:
 def attach(
     app: faust.App,
     topics: Sequence[str],
-    handler: Callable[[list[Envelope]], Awaitable[None]],
+    handler: Callable[[list[Envelope]], Awaitable[object]],
     *,
     max_batch: int,
     max_wait_s: float,
+    in_flight: int = 1,
 ) -> MicroBatcher[Envelope]:
     """Consume ``topics`` without auto-ack into a micro-batcher whose batches go to ``handler``.
 
@@ -126,7 +127,11 @@ def attach(
     restart instead of being skipped.
     """
     batcher: MicroBatcher[Envelope] = MicroBatcher(
-        handler, max_batch=max_batch, max_wait_s=max_wait_s, capacity=4 * max_batch
+        handler,
+        max_batch=max_batch,
+        max_wait_s=max_wait_s,
+        capacity=4 * max_batch,
+        in_flight=in_flight,
     )
     channel = app.topic(*topics, key_type=bytes, value_type=bytes)
 

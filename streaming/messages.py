@@ -36,6 +36,14 @@ class OutMessage:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker did with one batch: documents done (scored or indexed), dead-lettered."""
+
+    done: int
+    dead_lettered: int
+
+
 class Producer(Protocol):
     """Sends messages; returns only when the broker has acknowledged every one of them."""
 

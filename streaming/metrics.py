@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from streaming.messages import Envelope
+from streaming.messages import Envelope, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +92,8 @@ class WorkerMetrics:
 
     def instrument(
         self,
-        handler: Callable[[list[Envelope]], Awaitable[None]],
-        counters: Any,
-        done_field: str,
-    ) -> Callable[[list[Envelope]], Coroutine[Any, Any, None]]:
+        handler: Callable[[list[Envelope]], Awaitable[Outcome]],
+    ) -> Callable[[list[Envelope]], Coroutine[Any, Any, Outcome]]:
         """``handler`` measured: batch size and wait before, documents and delays after."""
         role = self.role
         size, wait = self.batch_size.labels(role), self.batch_wait.labels(role)
@@ -105,21 +103,21 @@ class WorkerMetrics:
             self.stage_delay.labels(role),
         )
 
-        async def measured(batch: list[Envelope]) -> None:
+        async def measured(batch: list[Envelope]) -> Outcome:
             now = time.time()
             size.observe(len(batch))
             if batch:
                 wait.observe(max(0.0, now - min(e.received_s for e in batch)))
             for topic, n in TopicCount(e.topic for e in batch).items():
                 self.docs_in.labels(role, topic).inc(n)
-            done_before, dead_before = getattr(counters, done_field), counters.dead_lettered
-            await handler(batch)
+            outcome = await handler(batch)
             finished = time.time()
-            out.inc(getattr(counters, done_field) - done_before)
-            dead.inc(counters.dead_lettered - dead_before)
+            out.inc(outcome.done)
+            dead.inc(outcome.dead_lettered)
             for env in batch:
                 if env.timestamp_ms:
                     delay.observe(max(0.0, finished - env.timestamp_ms / 1000))
+            return outcome
 
         return measured
 

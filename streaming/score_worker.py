@@ -5,6 +5,10 @@ skip ids scored before, mark near-duplicates, score the rest in ONE call to the 
 event loop, produce everything and wait for Kafka's acknowledgement, remember the scored ids,
 then acknowledge the input messages. A crash anywhere before the last step means the batch is
 consumed again: scored again and produced again under the same key, which the sinks absorb.
+
+Batches may overlap (the next one is scored while this one waits for Kafka), but deliveries
+keep batch order: Faust commits the first unbroken run of acknowledged offsets, so a later batch
+must never be acknowledged before an earlier one, nor at all after an earlier one failed.
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ from streaming.backoff import until_done
 from streaming.decode import DecodeLimits, InputSpec, decode
 from streaming.dedupe import Deduper
 from streaming.dlq import STAGE_DECODE, dead_letter
-from streaming.exceptions import DecodeError
+from streaming.exceptions import DecodeError, ScoreError
 from streaming.fingerprint import fingerprint
 from streaming.masking import mask_pii
-from streaming.messages import Envelope, OutMessage, Producer
+from streaming.messages import Envelope, Outcome, OutMessage, Producer
 from streaming.records import ModelRef, RawDoc, ScoredDoc, Sentiment, Topic
 
 log = logging.getLogger(__name__)
@@ -121,6 +125,8 @@ class ScoreWorker:
         self.on_batch = on_batch or (lambda counters: None)
         # Mask e-mail addresses and phone numbers before scoring and indexing.
         self.mask = mask
+        # Resolves to whether the latest batch handed to ``handle`` was delivered.
+        self._delivered: asyncio.Future[bool] | None = None
 
     def _decode(
         self, batch: Sequence[Envelope]
@@ -168,16 +174,33 @@ class ScoreWorker:
             for (env, doc), score in zip(fresh, scores, strict=True)
         ]
 
-    async def handle(self, batch: list[Envelope]) -> None:
+    async def handle(self, batch: list[Envelope]) -> Outcome:
         """Process one batch; returns after everything is produced and the inputs are acked."""
-        good, dead = self._decode(batch)
-        scored = await self._score(await self._fresh(good))
-        out = dead + [
-            OutMessage(
-                self.scored_topic, d.id.encode("utf-8"), orjson.dumps(d.model_dump(mode="json"))
-            )
-            for d in scored
-        ]
+        # Taken before the first await, so the order of the calls is the order of delivery.
+        previous = self._delivered
+        mine = self._delivered = asyncio.get_running_loop().create_future()
+        delivered = False
+        try:
+            good, dead = self._decode(batch)
+            scored = await self._score(await self._fresh(good))
+            out = dead + [
+                OutMessage(
+                    self.scored_topic, d.id.encode("utf-8"), orjson.dumps(d.model_dump(mode="json"))
+                )
+                for d in scored
+            ]
+            if previous is not None and not await previous:
+                raise ScoreError("an earlier batch failed; this one is not acknowledged either")
+            outcome = await self._deliver(batch, out, scored)
+            delivered = True
+        finally:
+            mine.set_result(delivered)
+        return outcome
+
+    async def _deliver(
+        self, batch: list[Envelope], out: list[OutMessage], scored: list[ScoredDoc]
+    ) -> Outcome:
+        """Produce, remember the scored ids, acknowledge the inputs."""
         if out:
             await self.producer.send_many(out)
         if scored:
@@ -188,6 +211,7 @@ class ScoreWorker:
         c = self.counters
         c.received += len(batch)
         c.scored += len(scored)
-        c.dead_lettered += len(dead)
+        c.dead_lettered += len(out) - len(scored)
         c.batches += 1
         self.on_batch(c)
+        return Outcome(done=len(scored), dead_lettered=len(out) - len(scored))

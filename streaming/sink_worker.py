@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from streaming.backoff import until_done
 from streaming.dlq import STAGE_DECODE, STAGE_SINK, dead_letter
 from streaming.exceptions import RefusedDocuments, SinkError
-from streaming.messages import Envelope, OutMessage, Producer
+from streaming.messages import Envelope, Outcome, OutMessage, Producer
 from streaming.records import ScoredDoc
 from streaming.window_store import Countable, WindowStore
 
@@ -118,7 +118,7 @@ class SinkWorker:
             max_backoff_s=self.max_backoff_s,
         )
 
-    async def handle(self, batch: list[Envelope]) -> None:
+    async def handle(self, batch: list[Envelope]) -> Outcome:
         """Write one batch to both sinks, dead-letter what cannot be written, then ack."""
         docs, dead = self._parse(batch)
         refused_ids = await self._index(docs) if docs else {}
@@ -145,3 +145,4 @@ class SinkWorker:
         c.dead_lettered += len(dead) + len(refused)
         c.batches += 1
         self.on_batch(c)
+        return Outcome(done=len(kept), dead_lettered=len(dead) + len(refused))

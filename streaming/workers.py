@@ -82,9 +82,10 @@ def score_role(settings: Settings) -> Role:
     attach(
         app,
         list(specs),
-        metrics.instrument(worker.handle, worker.counters, "scored"),
+        metrics.instrument(worker.handle),
         max_batch=st.max_batch,
         max_wait_s=st.max_wait_ms / 1000,
+        in_flight=st.batches_in_flight,
     )
     role = Role("score", app, [redis.close, lambda: worker.executor.shutdown(wait=False)])
     if isinstance(scorer, SwappingScorer):
@@ -116,7 +117,7 @@ def sink_role(settings: Settings) -> Role:
     attach(
         app,
         [topics.scored],
-        metrics.instrument(worker.handle, worker.counters, "indexed"),
+        metrics.instrument(worker.handle),
         max_batch=st.sink_max_batch,
         max_wait_s=st.sink_max_wait_ms / 1000,
     )

@@ -81,3 +81,45 @@ def test_bad_contract_is_refused() -> None:
 
     with pytest.raises(ValueError, match="max_batch"):
         MicroBatcher(noop, max_batch=0, max_wait_s=0.1)
+    with pytest.raises(ValueError, match="in_flight"):
+        MicroBatcher(noop, max_batch=1, max_wait_s=0.1, in_flight=0)
+
+
+def test_with_two_in_flight_the_next_batch_goes_while_the_first_is_handled() -> None:
+    async def scenario(in_flight: int) -> list[str]:
+        events: list[str] = []
+        release = asyncio.Event()
+
+        async def handler(batch: list[int]) -> None:
+            events.append(f"start {batch}")
+            if batch == [0, 1]:
+                await release.wait()
+            events.append(f"end {batch}")
+
+        batcher = MicroBatcher(handler, max_batch=2, max_wait_s=0.0, in_flight=in_flight)
+        runner = asyncio.create_task(batcher.run())
+        for i in range(4):
+            await batcher.put(i)
+        await asyncio.sleep(0.1)
+        release.set()
+        await asyncio.sleep(0.1)
+        runner.cancel()
+        return events
+
+    assert asyncio.run(scenario(1)) == ["start [0, 1]", "end [0, 1]", "start [2, 3]", "end [2, 3]"]
+    assert asyncio.run(scenario(2)) == ["start [0, 1]", "start [2, 3]", "end [2, 3]", "end [0, 1]"]
+
+
+def test_a_failing_batch_in_flight_ends_the_run_even_while_no_item_arrives() -> None:
+    async def scenario() -> None:
+        async def handler(batch: list[int]) -> None:
+            await asyncio.sleep(0.05)
+            raise RuntimeError("sink gone")
+
+        batcher = MicroBatcher(handler, max_batch=1, max_wait_s=0.0, in_flight=2)
+        runner = asyncio.create_task(batcher.run())
+        await batcher.put(1)  # nothing follows: the error must not wait for a next batch
+        await asyncio.wait_for(runner, 1.0)
+
+    with pytest.raises(RuntimeError, match="sink gone"):
+        asyncio.run(scenario())

@@ -9,9 +9,8 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from streaming.messages import Envelope
+from streaming.messages import Envelope, Outcome
 from streaming.metrics import TimedScorer, WorkerMetrics
-from streaming.score_worker import ScoreCounters
 
 
 def _free_port() -> int:
@@ -38,15 +37,19 @@ def test_a_scrape_shows_documents_dead_letters_batches_delays_and_inference() ->
     metrics = WorkerMetrics("score")
     port = metrics.serve(_free_port())
     assert port is not None
-    counters = ScoreCounters()
 
-    async def handler(batch: list[Envelope]) -> None:  # 1 of every 3 is a dead letter
-        counters.dead_lettered += len(batch) // 3
-        counters.scored += len(batch) - len(batch) // 3
+    async def handler(batch: list[Envelope]) -> Outcome:  # 1 of every 3 is a dead letter
+        await asyncio.sleep(0.05 if batch[0].topic == "news" else 0.0)
+        return Outcome(done=len(batch) - len(batch) // 3, dead_lettered=len(batch) // 3)
 
-    handle = metrics.instrument(handler, counters, "scored")
-    asyncio.run(handle([_env("news", i, age_s=1.5) for i in range(6)]))
-    asyncio.run(handle([_env("social", i, age_s=1.5) for i in range(3)]))
+    async def overlapping() -> None:  # two batches in flight at once are counted once each
+        handle = metrics.instrument(handler)
+        await asyncio.gather(
+            handle([_env("news", i, age_s=1.5) for i in range(6)]),
+            handle([_env("social", i, age_s=1.5) for i in range(3)]),
+        )
+
+    asyncio.run(overlapping())
 
     class Scorer:
         def score(self, texts: list[str]) -> list[object]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
 import orjson
 import pytest
 
-from models.scorer import Scorer
+from models.scorer import Score, Scorer
 from streaming.decode import InputSpec
 from streaming.dedupe import MemoryDeduper
 from streaming.dlq import headers_of
@@ -168,3 +171,61 @@ def test_contact_details_are_masked_before_indexing_only_when_asked(
         assert out.title == "Mail [email]"
     else:
         assert out.text == text and out.title == "Mail ceo@acme.com"
+
+
+class SlowFirstScorer:
+    """Scores the first batch it is given slowly, so a later batch finishes scoring first."""
+
+    def __init__(self, scorer: Scorer) -> None:
+        self.scorer, self.calls = scorer, 0
+
+    def score(self, texts: Sequence[str]) -> list[Score]:
+        self.calls += 1
+        if self.calls == 1:
+            time.sleep(0.2)
+        return self.scorer.score(texts)
+
+
+def _record_acks(messages: list[Envelope], acked: list[int]) -> None:
+    for message in messages:
+        message.ack = partial(acked.append, message.offset)
+
+
+def _overlapping(worker: ScoreWorker, first: list[Envelope], second: list[Envelope]) -> None:
+    async def both() -> None:
+        worker.executor = ThreadPoolExecutor(2)  # let the two inferences really overlap
+        await asyncio.gather(worker.handle(first), worker.handle(second), return_exceptions=True)
+
+    asyncio.run(both())
+
+
+def test_overlapping_batches_are_delivered_and_acked_in_batch_order(tiny_scorer: Scorer) -> None:
+    acked: list[int] = []
+    first = [env(doc(f"a{i}", "great quarter"), offset=i) for i in range(3)]
+    second = [env(doc(f"b{i}", "awful slump"), offset=3 + i) for i in range(3)]
+    _record_acks(first + second, acked)
+    producer = MemoryProducer()
+    worker = make(SlowFirstScorer(tiny_scorer), producer)  # type: ignore[arg-type]
+    _overlapping(worker, first, second)
+    assert [d.id for d in scored_of(producer)] == ["a0", "a1", "a2", "b0", "b1", "b2"]
+    assert acked == list(range(6))
+
+
+def test_after_a_failed_batch_no_later_batch_is_acked(tiny_scorer: Scorer) -> None:
+    acked: list[int] = []
+    first = [env(doc("a", "great quarter"), offset=0)]
+    second = [env(doc("b", "awful slump"), offset=1)]
+    _record_acks(first + second, acked)
+
+    class FailsOnce(MemoryProducer):
+        async def send_many(self, messages: Sequence[OutMessage]) -> None:
+            if not self.sent and messages[0].key == b"a":
+                self.sent.append(messages[0])
+                raise ConnectionError("broker gone")
+            await super().send_many(messages)
+
+    producer = FailsOnce()
+    _overlapping(make(SlowFirstScorer(tiny_scorer), producer), first, second)  # type: ignore[arg-type]
+    # Faust commits the first unbroken run of acked offsets: acking 1 alone would skip 0.
+    assert acked == []
+    assert [m.key for m in producer.sent] == [b"a"]  # b was never produced either
