@@ -340,6 +340,18 @@ def bench(
         echo_json(result)
 
 
+def _naive_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    if "naive_dps" not in result:
+        return [("naive peer", "-")]
+    tasks, first = " + ".join(result["naive_tasks"]), result["naive_tasks"][0]
+    return [
+        (f"naive peer ({tasks})", f"{result['naive_dps']:.1f} docs/s"),
+        ("speedup vs naive", f"{result['speedup_vs_naive']}x"),
+        (f"naive peer ({first} only)", f"{result['naive_one_task_dps']:.1f} docs/s"),
+        (f"speedup vs naive ({first} only)", f"{result['speedup_vs_naive_one_task']}x"),
+    ]
+
+
 def _bench_table(result: dict[str, Any]) -> Table:
     table = Table("measure", "value", title="undertow bench")
     lat = result["latency_ms"]
@@ -347,8 +359,7 @@ def _bench_table(result: dict[str, Any]) -> Table:
         ("model only", f"{result['model_only_dps']:.0f} docs/s"),
         ("end to end", f"{result['e2e_dps']:.0f} docs/s"),
         ("efficiency", f"{result['efficiency']:.2f}"),
-        ("naive peer", f"{result['naive_dps']:.1f} docs/s" if "naive_dps" in result else "-"),
-        ("speedup vs naive", f"{result.get('speedup_vs_naive', '-')}"),
+        *_naive_rows(result),
         (
             f"latency at {result['latency_rate']:.0f}/s",
             f"p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, p99 {lat['p99']:.0f} ms",

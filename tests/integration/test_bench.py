@@ -44,12 +44,18 @@ def test_bench_measures_model_pipeline_latency_and_naive_peer_then_cleans_up(
     # (e2e can exceed a short, noisy model-only phase on a shared machine: no order asserted.)
     assert result["e2e_dps"] > 0
     assert result["efficiency"] == round(result["e2e_dps"] / result["model_only_dps"], 3)
-    # One message at a time in PyTorch, one index call per document: far behind.
+    # One message at a time in PyTorch, one index call per document: far behind, both when it
+    # answers every question ours does (a pipeline per task) and sentiment alone.
+    assert result["naive_tasks"] == ["sentiment", "topic"]
     assert 0 < result["naive_dps"] < result["e2e_dps"]
-    assert result["speedup_vs_naive"] > 1
+    assert 0 < result["naive_one_task_dps"] < result["e2e_dps"]
+    assert result["speedup_vs_naive"] == round(result["e2e_dps"] / result["naive_dps"], 2)
+    assert result["speedup_vs_naive_one_task"] > 1
     lat = result["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
-    assert result["latency_docs"] >= int(result["latency_rate"] * 8)
+    # Every document sent at the steady rate (rate x 8 s of them) is measured.
+    assert result["latency_docs"] == result["latency_sent"]
+    assert abs(result["latency_sent"] - result["latency_rate"] * 8) <= 1
     assert set(result["worker_rss_mb"]) == {"score", "sink"}
     assert all(0 < mb < 1536 for mb in result["worker_rss_mb"].values())
     assert result["device"] == "cpu"  # no GPU on these machines
