@@ -10,6 +10,7 @@ import pytest
 
 from models.provenance import default_base
 from tests.models.commands import undertow_with_registry as _run
+from tests.models.encoders import random_encoder
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SENTIMENT = FIXTURES / "twitter_financial_news_sentiment"
@@ -81,3 +82,21 @@ def test_training_is_deterministic_for_a_seed(tmp_path: Path) -> None:
         meta = json.loads((tmp_path / name / "undertow.json").read_text())
         curves.append((meta["loss_curve"], meta["dev_metrics"]))
     assert curves[0] == curves[1]
+
+
+def test_an_encoder_of_another_architecture_trains_exports_and_scores(tmp_path: Path) -> None:
+    # DistilBERT has no token type ids and other module names than the default (BERT) encoder.
+    base = random_encoder("tiny-distilbert", tmp_path / "distilbert")
+    registry = tmp_path / "registry"
+    done = _run(registry, "train", "--base", str(base), *DATA, "--epochs", "1", "--limit",
+                "64", "--batch-size", "16", "--version", "distil-a", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    card = json.loads((registry / "distil-a" / "card.json").read_text())
+    assert set(card["variants"]) == {"fp32", "int8", "fp16"}
+    assert card["variants"]["fp32"]["max_abs_diff"] <= 1e-4
+    scored = _run(registry, "evaluate", "--task", "sentiment", "--data",
+                  str(SENTIMENT / "dev.csv"), "--model", "distil-a", "--json")  # fmt: skip
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    result = json.loads(scored.stdout.strip().splitlines()[-1])
+    assert result["n"] == 120
+    assert sum(sum(row) for row in result["confusion"]) == 120  # every text got a label
