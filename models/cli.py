@@ -287,7 +287,7 @@ def bench(
     model_only: Annotated[
         bool, typer.Option("--model-only", help="Scorer alone, no stack.")
     ] = False,
-    docs: Annotated[int, typer.Option(min=1, help="Documents per throughput phase.")] = 4000,
+    docs: Annotated[int, typer.Option(min=1, help="Documents per throughput phase.")] = 8000,
     rate: Annotated[
         float | None,
         typer.Option(min=0.1, help="Docs/s of the latency phase (default: half the e2e rate)."),
@@ -297,7 +297,7 @@ def bench(
     ] = 60.0,
     naive_docs: Annotated[
         int, typer.Option(min=0, help="Documents through the naive peer (0 = skip it).")
-    ] = 300,
+    ] = 500,
     model: ModelOpt = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -365,6 +365,7 @@ def _bench_table(result: dict[str, Any]) -> Table:
             f"p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, p99 {lat['p99']:.0f} ms",
         ),
         ("worker peak RSS", ", ".join(f"{k} {v} MB" for k, v in result["worker_rss_mb"].items())),
+        ("cores in use, e2e", ", ".join(f"{k} {v}" for k, v in result["e2e_cpu_cores"].items())),
         ("device", f"{result['device']} {result['providers']} ({result['variant']})"),
         ("model", f"{result['model']['name']} {result['model']['version']}"),
     ]

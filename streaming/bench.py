@@ -25,6 +25,7 @@ from elasticsearch.helpers import scan
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
+from deploy.stack import process
 from deploy.stack.manager import Stack
 from models.benchmark import load_corpus, model_only
 from models.runtime import scorer_for
@@ -176,6 +177,12 @@ class Bench:
     def rss(self) -> dict[str, float | None]:
         return {role: peak_rss_mb(child.pid) for role, child in self.workers.children.items()}
 
+    def cpu(self, services: dict[str, int]) -> dict[str, float]:
+        """CPU seconds used so far by each worker and each service (its process group)."""
+        groups = {role: [child.pid] for role, child in self.workers.children.items()}
+        groups |= {name: process.group_members(pid) or [pid] for name, pid in services.items()}
+        return {name: process.cpu_seconds(pids) for name, pids in groups.items()}
+
     def close(self) -> None:
         self.workers.stop()
         self.producer.close()
@@ -288,10 +295,12 @@ def _pipeline(
     rate: float | None,
     latency_s: float,
     model_only_dps: float,
+    services: dict[str, int],
     log_level: str,
     progress: Progress,
 ) -> dict[str, Any]:
-    """Throughput as fast as possible, then latency at a steady rate, with the real workers."""
+    """Throughput as fast as possible, then latency at a steady rate, with the real workers
+    (``services``: the stack's service pids, whose CPU is measured alongside theirs)."""
     bench = Bench(settings, config, home, log_level)
     try:
         bench.workers.start_all()
@@ -300,8 +309,10 @@ def _pipeline(
         bench.wait_done("warmup", WARMUP_DOCS, 300, progress)
 
         progress(f"pipeline: {docs} documents as fast as possible")
+        cpu_before, clock = bench.cpu(services), time.monotonic()
         began = bench.produce("e2e", docs)
         bench.wait_done("e2e", docs, 900, progress)
+        cpu_after, seconds = bench.cpu(services), time.monotonic() - clock
         finished = max(indexed for _, indexed in bench.times("e2e"))
         e2e = docs / (finished - began)
 
@@ -314,6 +325,11 @@ def _pipeline(
         return {
             "e2e_dps": round(e2e, 1),
             "efficiency": round(e2e / model_only_dps, 3),
+            # Where the cores went while the pipeline ran flat out (mean cores per process).
+            "e2e_cpu_cores": {
+                name: round((cpu_after[name] - cpu_before.get(name, 0.0)) / seconds, 2)
+                for name in cpu_after
+            },
             "latency_rate": round(steady, 1),
             "latency_sent": n,
             "latency_docs": len(latencies),
@@ -355,7 +371,8 @@ def run_bench(
     run = f"bench{uuid.uuid4().hex[:8]}"
     home = Path(tempfile.mkdtemp(prefix=f"undertow-{run}-"))
     stack = Stack(settings.stack, progress=lambda msg: progress(f"stack: {msg}"))
-    with stack.running():
+    with stack.running() as status:
+        services = {name: st.pid for name, st in status.items() if st.pid is not None}
         path = bench_config(config, run, home, model_dir, device)
         bench_settings = load_settings(path)
         try:
@@ -369,6 +386,7 @@ def run_bench(
                     rate=rate,
                     latency_s=latency_s,
                     model_only_dps=result["model_only_dps"],
+                    services=services,
                     log_level=log_level,
                     progress=progress,
                 )

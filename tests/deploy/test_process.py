@@ -73,3 +73,13 @@ def test_port_open_sees_a_listener() -> None:
         port = server.getsockname()[1]
         assert process.port_open(port)
     assert not process.port_open(port)
+
+
+def test_cpu_seconds_counts_what_a_process_has_used_and_skips_dead_ones() -> None:
+    before = process.cpu_seconds([os.getpid()])
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # burn 0.3 s of CPU
+        pass
+    used = process.cpu_seconds([os.getpid()]) - before
+    assert 0.2 <= used <= 1.0
+    assert process.cpu_seconds([2**22 + 12345]) == 0  # no such process

@@ -57,6 +57,9 @@ def test_bench_measures_model_pipeline_latency_and_naive_peer_then_cleans_up(
     assert result["latency_docs"] == result["latency_sent"]
     assert abs(result["latency_sent"] - result["latency_rate"] * 8) <= 1
     assert set(result["worker_rss_mb"]) == {"score", "sink"}
+    cores = result["e2e_cpu_cores"]  # where the CPU went, each worker and service
+    assert set(cores) == {"score", "sink", "kafka", "elasticsearch", "redis"}
+    assert 0 < cores["score"] <= result["cores"] and cores["elasticsearch"] > 0
     assert all(0 < mb < 1536 for mb in result["worker_rss_mb"].values())
     assert result["device"] == "cpu"  # no GPU on these machines
     assert result["providers"][0] == "CPUExecutionProvider"
