@@ -53,9 +53,10 @@ def test_bench_measures_model_pipeline_latency_and_naive_peer_then_cleans_up(
     assert result["speedup_vs_naive_one_task"] > 1
     lat = result["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
-    # Every document sent at the steady rate (rate x 8 s of them) is measured.
+    # Every document sent at the steady rate for 8 s is measured (the reported rate is rounded
+    # to 0.1 and the count truncated: they agree to 0.05 + 1/8 docs/s).
     assert result["latency_docs"] == result["latency_sent"]
-    assert abs(result["latency_sent"] - result["latency_rate"] * 8) <= 1
+    assert abs(result["latency_sent"] / 8 - result["latency_rate"]) < 0.18
     assert set(result["worker_rss_mb"]) == {"score", "sink"}
     cores = result["e2e_cpu_cores"]  # where the CPU went, each worker and service
     assert set(cores) == {"score", "sink", "kafka", "elasticsearch", "redis"}
