@@ -22,6 +22,7 @@ from faust.types import EventT, StreamT
 from streaming.batching import MicroBatcher
 from streaming.messages import Envelope, OutMessage
 from streaming.settings import KafkaSettings, Settings
+from streaming.topics import consumer_group
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def make_app(settings: Settings, role: str) -> faust.App:
     kafka, streaming = settings.kafka, settings.streaming
     session = streaming.session_timeout_s
     return faust.App(
-        f"{streaming.group_prefix}-{role}",
+        consumer_group(streaming, role),
         broker=[f"kafka://{h.strip()}" for h in kafka.bootstrap_servers.split(",")],
         broker_credentials=credentials(kafka),
         broker_client_id=f"{kafka.client_id}-{role}",

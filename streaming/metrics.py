@@ -2,8 +2,8 @@
 
 Documents in per topic and out, dead letters per reason, batch sizes, how long a batch's first
 document waited, inference time, the delay of each stage (input record → scored and produced;
-scored record → indexed and counted) and sink retries. Consumer lag is Kafka's own (KEDA and
-`undertow demo` read it from the broker), so it is not repeated here.
+scored record → indexed and counted), sink retries, and the worker's consumer group's lag per
+partition, read from Kafka when scraped.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter as TopicCount
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from streaming.messages import Envelope, Outcome
 
@@ -74,6 +76,10 @@ class WorkerMetrics:
             "undertow_model_info", "The model version scoring now (1)", ["version"], registry=r
         )
 
+    def watch_lag(self, group: str, read: Callable[[], dict[tuple[str, int], int] | None]) -> None:
+        """Export ``group``'s lag per partition, read by ``read`` at every scrape."""
+        self.registry.register(ConsumerLag(group, read))
+
     def serve(self, base_port: int | None) -> int | None:
         """Serve /metrics on ``base_port`` + the role's offset; None if off or the port is taken
         (a second worker of the same role on one host: it runs on, without metrics)."""
@@ -120,6 +126,25 @@ class WorkerMetrics:
             return outcome
 
         return measured
+
+
+class ConsumerLag(Collector):
+    """``undertow_consumer_lag{group, topic, partition}``: messages not yet committed, read when
+    scraped (so it is as fresh as the scrape, and costs nothing between scrapes)."""
+
+    def __init__(self, group: str, read: Callable[[], dict[tuple[str, int], int] | None]) -> None:
+        self.group = group
+        self.read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "undertow_consumer_lag",
+            "Messages produced but not yet committed by the consumer group, per partition",
+            labels=["group", "topic", "partition"],
+        )
+        for (topic, partition), n in sorted((self.read() or {}).items()):
+            family.add_metric([self.group, topic, str(partition)], n)
+        yield family
 
 
 class TimedScorer:

@@ -24,3 +24,8 @@ def all_topics(topics: TopicNames, streaming: StreamingSettings) -> list[str]:
     """Every topic the application creates on start."""
     names = [*input_topics(topics, streaming), topics.scored, topics.alerts, topics.dlq]
     return list(dict.fromkeys(names))
+
+
+def consumer_group(streaming: StreamingSettings, role: str) -> str:
+    """The consumer group of a worker role (each role scales on its own)."""
+    return f"{streaming.group_prefix}-{role}"

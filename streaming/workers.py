@@ -18,11 +18,12 @@ from streaming.decode import DecodeLimits, InputSpec
 from streaming.dedupe import RedisDeduper
 from streaming.es_sink import ElasticsearchSink
 from streaming.faust_app import FaustProducer, attach, make_app
+from streaming.lag import scrape_lag
 from streaming.metrics import TimedScorer, WorkerMetrics
 from streaming.score_worker import ScoreCounters, ScoreWorker
 from streaming.settings import Settings
 from streaming.sink_worker import SinkCounters, SinkWorker
-from streaming.topics import inputs
+from streaming.topics import consumer_group, inputs
 from streaming.window_store import RedisWindowStore
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,22 @@ class _Reporter:
             log.info("%s worker: %s", self.role, counters)
 
 
+def _metrics(settings: Settings, role: str) -> WorkerMetrics:
+    """The role's metrics, served if configured, with its consumer group's lag."""
+    metrics = WorkerMetrics(role)
+    if metrics.serve(settings.streaming.metrics_port) is not None:
+        group = consumer_group(settings.streaming, role)
+        metrics.watch_lag(group, lambda: scrape_lag(settings, group))
+    return metrics
+
+
 def score_role(settings: Settings) -> Role:
     """Input topics → decode/DLQ → dedupe → micro-batched scoring → the scored topic."""
     app = make_app(settings, "score")
     st, topics = settings.streaming, settings.kafka.topics
     specs = {i.topic: InputSpec(source=i.source, fields=i.fields) for i in inputs(topics, st)}
     scorer = live_scorer(settings.models)
-    metrics = WorkerMetrics("score")
-    metrics.serve(st.metrics_port)
+    metrics = _metrics(settings, "score")
     redis = redis_client(settings.redis)
     worker = ScoreWorker(
         TimedScorer(scorer, metrics),
@@ -99,8 +108,7 @@ def sink_role(settings: Settings) -> Role:
     st, topics = settings.streaming, settings.kafka.topics
     redis = redis_client(settings.redis)
     es = elasticsearch_client(settings.elasticsearch)
-    metrics = WorkerMetrics("sink")
-    metrics.serve(st.metrics_port)
+    metrics = _metrics(settings, "sink")
     worker = SinkWorker(
         RedisWindowStore(redis, st.bucket_s, st.retention_s, settings.redis.key_prefix),
         ElasticsearchSink(

@@ -15,11 +15,9 @@ SUFFIXES = ("_total", "_bucket", "_sum", "_count")
 
 def _exported() -> set[str]:
     api = create_app(None).state.metrics  # type: ignore[arg-type]
-    return {
-        family.name
-        for registry in (WorkerMetrics("score").registry, api)
-        for family in registry.collect()
-    }
+    worker = WorkerMetrics("score")
+    worker.watch_lag("undertow-score", dict)  # as a worker with metrics on registers it
+    return {family.name for registry in (worker.registry, api) for family in registry.collect()}
 
 
 def _base(name: str) -> str:

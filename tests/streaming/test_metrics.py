@@ -81,3 +81,19 @@ def test_a_taken_port_leaves_the_worker_running_without_metrics() -> None:
     assert port is not None
     assert WorkerMetrics("sink").serve(port - 1) is None
     assert WorkerMetrics("score").serve(None) is None
+
+
+def test_a_scrape_shows_the_groups_lag_per_partition_read_at_scrape_time() -> None:
+    metrics = WorkerMetrics("score")
+    lags: list[dict[tuple[str, int], int] | None] = [{("news", 0): 5, ("news", 1): 0}, None]
+    metrics.watch_lag("u-score", lambda: lags[0])
+    port = metrics.serve(_free_port())
+    assert port is not None
+    got = _scrape(port)
+    lag = "undertow_consumer_lag"
+    assert got[(lag, (("group", "u-score"), ("partition", "0"), ("topic", "news")))] == 5
+    assert got[(lag, (("group", "u-score"), ("partition", "1"), ("topic", "news")))] == 0
+    lags.pop(0)  # Kafka cannot say now: no lag samples, and the scrape still answers
+    got = _scrape(port)
+    assert not [key for key in got if key[0] == lag]
+    assert ("undertow_inference_seconds_count", ()) in got
