@@ -3,6 +3,7 @@ alert, no lost acknowledgement (also when the acknowledgement lands mid-evaluati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -26,6 +27,7 @@ def _notified(pipeline: Pipeline) -> list[tuple[str, str]]:
 
 def test_restart_while_firing_keeps_the_alert_and_its_acknowledgement(
     alerting_pipeline: Pipeline,  # noqa: F811
+    figure: Callable[[str], None],
 ) -> None:
     pipeline = alerting_pipeline
     first = build(pipeline.settings)
@@ -56,5 +58,5 @@ def test_restart_while_firing_keeps_the_alert_and_its_acknowledgement(
     firing = {a.scope.name for a in second.services.alerts.recent() if a.state == "firing"}
     assert firing == {"topic:Macro", "ticker:ZZZ"}
     notified = _notified(pipeline)
-    print(f"\nevaluator restarted 3 times while firing: notifications {notified}")
+    figure(f"evaluator restarted 3 times while firing: notifications {notified}")
     assert sorted(notified) == [("ticker:ZZZ", "fired"), ("topic:Macro", "fired")]

@@ -49,7 +49,12 @@ def _start() -> None:
 
 
 def _run(
-    pipeline: Pipeline, name: str, n: int, fault: Callable[[], None], during_feed: bool = True
+    pipeline: Pipeline,
+    figure: Callable[[str], None],
+    name: str,
+    n: int,
+    fault: Callable[[], None],
+    during_feed: bool = True,
 ) -> None:
     ticker = f"ZR{uuid.uuid4().hex[:6].upper()}"
     docs = valid_docs(n, ticker)
@@ -80,8 +85,8 @@ def _run(
     indexed = pipeline.es_count()
     counted = int(pipeline.trends(f"ticker:{ticker}")["total"])
     dead = len(pipeline.dead_letters())
-    print(
-        f"\n{name}: in {n}, indexed {indexed}, counted {counted}, dead-lettered {dead}, "
+    figure(
+        f"{name}: in {n}, indexed {indexed}, counted {counted}, dead-lettered {dead}, "
         f"lost {max(0, n - indexed)}, duplicated {max(0, counted - n)}"
     )
     assert (indexed, counted, dead) == (n, n, 0), pipeline.log("sink", 3000)
@@ -97,15 +102,19 @@ def _outage(service: str, down_s: float) -> Callable[[], None]:
 
 
 @pytest.mark.parametrize(("service", "down_s"), [("elasticsearch", 30), ("redis", 10)])
-def test_a_sink_service_down_mid_run(pipeline: Pipeline, service: str, down_s: int) -> None:
-    _run(pipeline, f"{service} stopped {down_s} s", 2000, _outage(service, down_s))
+def test_a_sink_service_down_mid_run(
+    pipeline: Pipeline, figure: Callable[[str], None], service: str, down_s: int
+) -> None:
+    _run(pipeline, figure, f"{service} stopped {down_s} s", 2000, _outage(service, down_s))
 
 
-def test_kafka_broker_restarted(pipeline: Pipeline) -> None:
-    _run(pipeline, "kafka broker restarted", 2000, _outage("kafka", 0), during_feed=False)
+def test_kafka_broker_restarted(pipeline: Pipeline, figure: Callable[[str], None]) -> None:
+    _run(pipeline, figure, "kafka broker restarted", 2000, _outage("kafka", 0), during_feed=False)
 
 
-def test_each_worker_killed_twice_mid_batch(pipeline: Pipeline) -> None:
+def test_each_worker_killed_twice_mid_batch(
+    pipeline: Pipeline, figure: Callable[[str], None]
+) -> None:
     def fault() -> None:
         for _ in range(2):
             for role in ("score", "sink"):
@@ -113,11 +122,11 @@ def test_each_worker_killed_twice_mid_batch(pipeline: Pipeline) -> None:
                 pipeline.start(role)
                 time.sleep(1.5)
 
-    _run(pipeline, "score and sink SIGKILLed twice each", 3000, fault)
+    _run(pipeline, figure, "score and sink SIGKILLed twice each", 3000, fault)
 
 
 def test_a_model_hot_swap_mid_stream_stamps_every_document_with_one_version(
-    stack: Settings, tmp_path: Path
+    stack: Settings, tmp_path: Path, figure: Callable[[str], None]
 ) -> None:
     registry = tmp_path / "registry"
     build(registry / "tiny-swap", "tiny-swap")
@@ -131,9 +140,9 @@ def test_a_model_hot_swap_mid_stream_stamps_every_document_with_one_version(
         assert done.returncode == 0, done.stderr
 
     try:
-        _run(pipeline, "model hot swap mid-stream", 2000, fault)
+        _run(pipeline, figure, "model hot swap mid-stream", 2000, fault)
         versions = Counter(d["model"]["version"] for d in pipeline.es_docs(size=3000))
-        print(f"versions stamped: {dict(versions)}")
+        figure(f"model hot swap mid-stream: versions stamped {dict(versions)}")
         assert set(versions) == {shipped, "tiny-swap"}  # both, and nothing else
         assert sum(versions.values()) == 2000
     finally:

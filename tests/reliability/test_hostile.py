@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 
 import orjson
 
@@ -47,6 +48,7 @@ HOSTILE: dict[str, tuple[bytes, bytes | None, str]] = {
 
 def test_hostile_messages_are_dead_lettered_or_accepted_and_valid_traffic_is_untouched(
     pipeline: Pipeline,  # noqa: F811
+    figure: Callable[[str], None],
 ) -> None:
     ticker = f"ZH{uuid.uuid4().hex[:6].upper()}"
     docs = valid_docs(1000, ticker)
@@ -96,8 +98,8 @@ def test_hostile_messages_are_dead_lettered_or_accepted_and_valid_traffic_is_unt
     expected_in = len(docs) + len(accepted)
     indexed = pipeline.es_count()
     letters = pipeline.dead_letters()
-    print(
-        f"\nhostile mix: in {len(mixed) + 1}, valid {expected_in}, indexed {indexed}, "
+    figure(
+        f"hostile mix: in {len(mixed) + 1}, valid {expected_in}, indexed {indexed}, "
         f"dead-lettered {len(letters)} ({len(HOSTILE)} kinds), "
         f"lost {max(0, expected_in - indexed)}, duplicated {max(0, indexed - expected_in)}"
     )
