@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import orjson
 import yaml
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 from elasticsearch.helpers import scan
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -130,11 +130,18 @@ class Bench:
         return began
 
     def indexed(self, tag: str) -> int:
+        """Documents of ``tag`` searchable now; -1 while a new daily index has no active shard
+        yet (the sink's first bulk request creates it; a search then answers 503)."""
         pattern = docs_pattern(self.settings.elasticsearch.index_prefix)
-        self.es.indices.refresh(index=pattern, allow_no_indices=True)
-        found = self.es.count(
-            index=pattern, query={"prefix": {"id": f"{tag}-"}}, allow_no_indices=True
-        )
+        try:
+            self.es.indices.refresh(index=pattern, allow_no_indices=True)
+            found = self.es.count(
+                index=pattern, query={"prefix": {"id": f"{tag}-"}}, allow_no_indices=True
+            )
+        except ApiError as exc:
+            if exc.meta.status == 503:
+                return -1
+            raise
         return int(found["count"])
 
     def wait_done(self, tag: str, n: int, timeout_s: float, progress: Progress) -> None:
