@@ -208,10 +208,11 @@ class ScoreWorker:
             await self._redis("dedupe mark", lambda: self.deduper.mark(ids))
         for env in batch:
             env.ack()
+        outcome = Outcome(done=len(scored), dead_lettered=len(out) - len(scored))
         c = self.counters
         c.received += len(batch)
-        c.scored += len(scored)
-        c.dead_lettered += len(out) - len(scored)
+        c.scored += outcome.done
+        c.dead_lettered += outcome.dead_lettered
         c.batches += 1
         self.on_batch(c)
-        return Outcome(done=len(scored), dead_lettered=len(out) - len(scored))
+        return outcome
