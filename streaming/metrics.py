@@ -136,15 +136,23 @@ class ConsumerLag(Collector):
         self.group = group
         self.read = read
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The series' name for the registry's checks, without reading Kafka."""
+        yield self._family()
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
+        family = self._family()
+        for (topic, partition), n in sorted((self.read() or {}).items()):
+            family.add_metric([self.group, topic, str(partition)], n)
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
             "undertow_consumer_lag",
             "Messages produced but not yet committed by the consumer group, per partition",
             labels=["group", "topic", "partition"],
         )
-        for (topic, partition), n in sorted((self.read() or {}).items()):
-            family.add_metric([self.group, topic, str(partition)], n)
-        yield family
 
 
 class TimedScorer:
