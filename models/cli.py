@@ -109,11 +109,18 @@ def train(
     seed: int = 13,
     patience: Annotated[int, typer.Option(help="Epochs without dev gain before stopping.")] = 1,
     class_weights: Annotated[str, typer.Option(help="Topic class weights.")] = "sqrt_inverse",
+    sentiment_class_weights: Annotated[
+        str, typer.Option(help="Sentiment class weights (none or sqrt_inverse).")
+    ] = "none",
     lora_r: Annotated[int, typer.Option(help="LoRA rank (0 = full fine-tuning).")] = 0,
     limit: Annotated[int | None, typer.Option(help="Use at most N rows per file set.")] = None,
     normalise_links: Annotated[
         bool, typer.Option(help="Replace links by one stand-in word (shorter inputs, faster).")
     ] = False,
+    ema_decay: Annotated[
+        float,
+        typer.Option(help="Keep a moving average of the weights (decay per step, e.g. 0.999)."),
+    ] = 0.0,
     version: Annotated[str | None, typer.Option(help="Registry version name.")] = None,
     out: Annotated[Path | None, typer.Option(help="Checkpoint directory.")] = None,
     export: Annotated[bool, typer.Option(help="Export into the registry after training.")] = True,
@@ -142,9 +149,11 @@ def train(
         seed=seed,
         patience=patience,
         topic_class_weights=class_weights,
+        sentiment_class_weights=sentiment_class_weights,
         lora_r=lora_r,
         limit=limit,
         normalise_links=normalise_links,
+        ema_decay=ema_decay,
     )
     name = version or f"{base_name(config.base).lower()}-{utc_now()[:19].replace(':', '')}"
     registry = _registry(ctx)

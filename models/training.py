@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -52,11 +53,15 @@ class TrainConfig(BaseModel):
     seed: int = 13
     patience: int = Field(default=1, ge=0)
     topic_class_weights: Literal["none", "sqrt_inverse"] = "sqrt_inverse"
+    sentiment_class_weights: Literal["none", "sqrt_inverse"] = "none"
     lora_r: int = Field(default=0, ge=0)
     limit: int | None = Field(default=None, ge=1)
     threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     # Links replaced by one stand-in word, in training and (by the card) at scoring time.
     normalise_links: bool = False
+    # Dev selection and the saved model use an exponential moving average of the weights
+    # (decay per step); 0 trains and keeps the raw weights.
+    ema_decay: float = Field(default=0.0, ge=0, lt=1)
 
 
 @dataclass
@@ -207,6 +212,41 @@ def _curve(losses: list[float], points: int = 10) -> list[float]:
     return [round(float(p.mean()), 4) for p in parts]
 
 
+class _Ema:
+    """An exponential moving average of a model's trainable weights."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.updates = 0
+        self.shadow = {
+            n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad
+        }
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        # Early on the average follows the weights more closely (as in timm's ModelEmaV3).
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for name, param in model.named_parameters():
+            if name in self.shadow:
+                self.shadow[name].lerp_(param.detach(), 1.0 - decay)
+
+    @contextlib.contextmanager
+    def swapped(self, model: nn.Module) -> Iterator[None]:
+        """Inside the block the model holds the averaged weights; its own come back after."""
+        params = dict(model.named_parameters())
+        saved = {n: params[n].detach().clone() for n in self.shadow}
+        with torch.no_grad():
+            for n, value in self.shadow.items():
+                params[n].copy_(value)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for n, value in saved.items():
+                    params[n].copy_(value)
+
+
 @dataclass
 class _Best:
     score: float
@@ -256,15 +296,19 @@ class Trainer:
         self.scheduler = get_scheduler(
             cfg.schedule, self.optimizer, int(self.total * cfg.warmup_ratio), self.total
         )
-        weights = _class_weights(self.topic.labels, len(TOPIC_LABELS), cfg.topic_class_weights)
-        self.losses = {
-            "sentiment": nn.CrossEntropyLoss(),
-            "topic": nn.CrossEntropyLoss(
-                weight=weights.to(self.device) if weights is not None else None
+        weights = {
+            "sentiment": _class_weights(
+                self.sent.labels, len(SENTIMENT_LABELS), cfg.sentiment_class_weights
             ),
+            "topic": _class_weights(self.topic.labels, len(TOPIC_LABELS), cfg.topic_class_weights),
+        }
+        self.losses = {
+            task: nn.CrossEntropyLoss(weight=w.to(self.device) if w is not None else None)
+            for task, w in weights.items()
         }
         self.amp = self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.ema = _Ema(self.model, cfg.ema_decay) if cfg.ema_decay else None
 
     def _step(self, task: Task, idx: list[int]) -> float:
         data = self.sent if task == "sentiment" else self.topic
@@ -279,6 +323,8 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
         self.step += 1
         return float(loss.item())
 
@@ -298,7 +344,8 @@ class Trainer:
         return ema
 
     def _validate(self, epoch: int, loss: float | None) -> tuple[float, dict[str, Any]]:
-        metrics = _evaluate(self.model, self.dev, self.pad_id) if self.dev else {}
+        with self.ema.swapped(self.model) if self.ema else contextlib.nullcontext():
+            metrics = _evaluate(self.model, self.dev, self.pad_id) if self.dev else {}
         score = selection_score(metrics, self.dev_tasks)
         summary = {
             n: {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]} for n, m in metrics.items()
@@ -308,6 +355,13 @@ class Trainer:
         self.progress({**event, "score": score, "dev": summary})
         return score, metrics
 
+    def _state(self) -> dict[str, Any]:
+        """A copy of the weights that count: the averaged ones when averaging."""
+        if self.ema is None:
+            return copy.deepcopy(self.model.state_dict())
+        with self.ema.swapped(self.model):
+            return copy.deepcopy(self.model.state_dict())
+
     def run(self) -> _Best:
         """Train epoch by epoch; keep the best dev state; stop after ``patience`` flat epochs."""
         best: _Best | None = None
@@ -316,7 +370,7 @@ class Trainer:
             loss = self._epoch(epoch)
             score, metrics = self._validate(epoch, loss)
             if best is None or score > best.score:
-                state = copy.deepcopy(self.model.state_dict())
+                state = self._state()
                 best, stale = _Best(score, state, epoch, metrics), 0
                 continue
             stale += 1

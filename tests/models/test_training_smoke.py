@@ -7,8 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
+from transformers import AutoTokenizer
 
+from models.datasets import read_labelled
+from models.labels import SENTIMENT_LABELS
+from models.metrics import report
+from models.network import TwoHeadClassifier
 from models.provenance import default_base
+from models.training import TrainConfig, _encode, predict
 from tests.models.commands import undertow_with_registry as _run
 from tests.models.encoders import random_encoder
 
@@ -100,3 +107,25 @@ def test_an_encoder_of_another_architecture_trains_exports_and_scores(tmp_path: 
     result = json.loads(scored.stdout.strip().splitlines()[-1])
     assert result["n"] == 120
     assert sum(sum(row) for row in result["confusion"]) == 120  # every text got a label
+
+
+def test_weight_averaging_saves_the_averaged_weights_it_was_selected_on(tmp_path: Path) -> None:
+    out = {}
+    for name, decay in (("raw", "0"), ("ema", "0.99")):
+        done = _run(tmp_path / "registry", "train", "--base", str(default_base()), *DATA,
+                    "--epochs", "1", "--limit", "48", "--batch-size", "16", "--ema-decay",
+                    decay, "--no-export", "--out", str(tmp_path / name))  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        out[name] = TwoHeadClassifier.load(tmp_path / name)
+    (raw, _), (ema, meta) = out["raw"], out["ema"]
+    assert meta["hyperparameters"]["ema_decay"] == 0.99
+    # Same seed, same steps: the averaged weights are not the last ones.
+    assert not torch.equal(raw.sentiment.weight, ema.sentiment.weight)
+    # The dev figures in the checkpoint are those of the weights it holds.
+    config = TrainConfig(sentiment_train=[], topic_train=[], limit=48)  # as trained
+    data = read_labelled([SENTIMENT / "dev.csv"], SENTIMENT_LABELS)
+    tokenizer = AutoTokenizer.from_pretrained(str(tmp_path / "ema"))
+    encoded = _encode(tokenizer, data, config)
+    pred = predict(ema, encoded, "sentiment", int(tokenizer.pad_token_id or 0))
+    dev = next(m for n, m in meta["dev_metrics"].items() if n.startswith("sentiment:"))
+    assert report(encoded.labels, pred, SENTIMENT_LABELS)["macro_f1"] == dev["macro_f1"]
