@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from transformers import AutoTokenizer, get_scheduler
 
 from models.datasets import Labelled, read_labelled, sha256
@@ -212,41 +212,6 @@ def _curve(losses: list[float], points: int = 10) -> list[float]:
     return [round(float(p.mean()), 4) for p in parts]
 
 
-class _Ema:
-    """An exponential moving average of a model's trainable weights."""
-
-    def __init__(self, model: nn.Module, decay: float) -> None:
-        self.decay = decay
-        self.updates = 0
-        self.shadow = {
-            n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad
-        }
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        self.updates += 1
-        # Early on the average follows the weights more closely (as in timm's ModelEmaV3).
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for name, param in model.named_parameters():
-            if name in self.shadow:
-                self.shadow[name].lerp_(param.detach(), 1.0 - decay)
-
-    @contextlib.contextmanager
-    def swapped(self, model: nn.Module) -> Iterator[None]:
-        """Inside the block the model holds the averaged weights; its own come back after."""
-        params = dict(model.named_parameters())
-        saved = {n: params[n].detach().clone() for n in self.shadow}
-        with torch.no_grad():
-            for n, value in self.shadow.items():
-                params[n].copy_(value)
-        try:
-            yield
-        finally:
-            with torch.no_grad():
-                for n, value in saved.items():
-                    params[n].copy_(value)
-
-
 @dataclass
 class _Best:
     score: float
@@ -308,7 +273,12 @@ class Trainer:
         }
         self.amp = self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.ema = _Ema(self.model, cfg.ema_decay) if cfg.ema_decay else None
+        # The moving average lives in a copy of the model that dev selection reads.
+        self.averaged = (
+            AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay))  # type: ignore[no-untyped-call]
+            if cfg.ema_decay
+            else None
+        )
 
     def _step(self, task: Task, idx: list[int]) -> float:
         data = self.sent if task == "sentiment" else self.topic
@@ -323,8 +293,8 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        if self.ema is not None:
-            self.ema.update(self.model)
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.model)
         self.step += 1
         return float(loss.item())
 
@@ -344,8 +314,7 @@ class Trainer:
         return ema
 
     def _validate(self, epoch: int, loss: float | None) -> tuple[float, dict[str, Any]]:
-        with self.ema.swapped(self.model) if self.ema else contextlib.nullcontext():
-            metrics = _evaluate(self.model, self.dev, self.pad_id) if self.dev else {}
+        metrics = _evaluate(self._counted(), self.dev, self.pad_id) if self.dev else {}
         score = selection_score(metrics, self.dev_tasks)
         summary = {
             n: {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]} for n, m in metrics.items()
@@ -355,12 +324,13 @@ class Trainer:
         self.progress({**event, "score": score, "dev": summary})
         return score, metrics
 
-    def _state(self) -> dict[str, Any]:
-        """A copy of the weights that count: the averaged ones when averaging."""
-        if self.ema is None:
-            return copy.deepcopy(self.model.state_dict())
-        with self.ema.swapped(self.model):
-            return copy.deepcopy(self.model.state_dict())
+    def _counted(self) -> TwoHeadClassifier:
+        """The weights that count: the averaged ones when averaging."""
+        if self.averaged is None:
+            return self.model
+        module = self.averaged.module
+        assert isinstance(module, TwoHeadClassifier)
+        return module
 
     def run(self) -> _Best:
         """Train epoch by epoch; keep the best dev state; stop after ``patience`` flat epochs."""
@@ -370,7 +340,7 @@ class Trainer:
             loss = self._epoch(epoch)
             score, metrics = self._validate(epoch, loss)
             if best is None or score > best.score:
-                state = self._state()
+                state = copy.deepcopy(self._counted().state_dict())
                 best, stale = _Best(score, state, epoch, metrics), 0
                 continue
             stale += 1

@@ -129,3 +129,13 @@ def test_weight_averaging_saves_the_averaged_weights_it_was_selected_on(tmp_path
     pred = predict(ema, encoded, "sentiment", int(tokenizer.pad_token_id or 0))
     dev = next(m for n, m in meta["dev_metrics"].items() if n.startswith("sentiment:"))
     assert report(encoded.labels, pred, SENTIMENT_LABELS)["macro_f1"] == dev["macro_f1"]
+
+
+def test_a_bad_sentiment_class_weighting_fails_at_start_naming_the_option(tmp_path: Path) -> None:
+    done = _run(tmp_path / "registry", "train", *DATA, "--sentiment-class-weights", "cube",
+                "--no-export", "--out", str(tmp_path / "never"))  # fmt: skip
+    assert done.returncode == 2, done.stderr[-3000:]
+    said = " ".join(done.stderr.replace("│", " ").split())  # the error box may wrap
+    assert "--sentiment-class-weights" in said
+    assert "'none' or 'sqrt_inverse'" in said
+    assert not (tmp_path / "never").exists()
