@@ -121,6 +121,10 @@ def train(
         float,
         typer.Option(help="Keep a moving average of the weights (decay per step, e.g. 0.999)."),
     ] = 0.0,
+    label_smoothing: Annotated[
+        float,
+        typer.Option(help="Spread this share of each target over all labels (e.g. 0.1)."),
+    ] = 0.0,
     version: Annotated[str | None, typer.Option(help="Registry version name.")] = None,
     out: Annotated[Path | None, typer.Option(help="Checkpoint directory.")] = None,
     export: Annotated[bool, typer.Option(help="Export into the registry after training.")] = True,
@@ -154,6 +158,7 @@ def train(
         limit=limit,
         normalise_links=normalise_links,
         ema_decay=ema_decay,
+        label_smoothing=label_smoothing,
     )
     name = version or f"{base_name(config.base).lower()}-{utc_now()[:19].replace(':', '')}"
     registry = _registry(ctx)

@@ -62,6 +62,9 @@ class TrainConfig(BaseModel):
     # Dev selection and the saved model use an exponential moving average of the weights
     # (decay per step); 0 trains and keeps the raw weights.
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
+    # Both heads learn towards (1 - s) on the gold label and s spread over all labels: less
+    # confidence in labels annotators disagreed on (PhraseBank's 50%-agreement sentences).
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
 
 
 @dataclass
@@ -268,7 +271,10 @@ class Trainer:
             "topic": _class_weights(self.topic.labels, len(TOPIC_LABELS), cfg.topic_class_weights),
         }
         self.losses = {
-            task: nn.CrossEntropyLoss(weight=w.to(self.device) if w is not None else None)
+            task: nn.CrossEntropyLoss(
+                weight=w.to(self.device) if w is not None else None,
+                label_smoothing=cfg.label_smoothing,
+            )
             for task, w in weights.items()
         }
         self.amp = self.device.type == "cuda"

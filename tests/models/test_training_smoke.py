@@ -10,6 +10,8 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
+from models.datasets import read_csv
+from models.labels import SENTIMENT_LABELS
 from models.network import TwoHeadClassifier
 from models.provenance import default_base
 from models.training import TrainConfig, _dev_sets, _evaluate
@@ -138,4 +140,37 @@ def test_a_bad_sentiment_class_weighting_fails_at_start_naming_the_option(tmp_pa
     said = " ".join(done.stderr.replace("│", " ").split())  # the error box may wrap
     assert "--sentiment-class-weights" in said
     assert "'none' or 'sqrt_inverse'" in said
+    assert not (tmp_path / "never").exists()
+
+
+def _dev_confidence(checkpoint: Path) -> float:
+    """Mean top sentiment probability of a checkpoint on the fixture dev texts."""
+    model, _ = TwoHeadClassifier.load(checkpoint)
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(checkpoint))
+    texts, _ = read_csv(SENTIMENT / "dev.csv", SENTIMENT_LABELS)
+    enc = tokenizer(texts, truncation=True, max_length=64, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        sentiment, _ = model(enc["input_ids"], enc["attention_mask"])
+    return float(sentiment.softmax(-1).max(-1).values.mean())
+
+
+def test_label_smoothing_makes_the_model_less_sure_of_its_labels(tmp_path: Path) -> None:
+    for name, smoothing in (("hard", "0"), ("smooth", "0.4")):
+        done = _run(tmp_path / "registry", "train", "--base", str(default_base()), *DATA,
+                    "--epochs", "1", "--limit", "64", "--batch-size", "16", "--label-smoothing",
+                    smoothing, "--no-export", "--out", str(tmp_path / name))  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+    meta = json.loads((tmp_path / "smooth" / "undertow.json").read_text())
+    assert meta["hyperparameters"]["label_smoothing"] == 0.4
+    assert _dev_confidence(tmp_path / "smooth") < _dev_confidence(tmp_path / "hard")
+
+
+def test_a_label_smoothing_of_one_or_more_fails_at_start_naming_the_option(tmp_path: Path) -> None:
+    done = _run(tmp_path / "registry", "train", *DATA, "--label-smoothing", "1",
+                "--no-export", "--out", str(tmp_path / "never"))  # fmt: skip
+    assert done.returncode == 2, done.stderr[-3000:]
+    said = " ".join(done.stderr.replace("│", " ").split())
+    assert "--label-smoothing" in said
+    assert "less than 1" in said
     assert not (tmp_path / "never").exists()
