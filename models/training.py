@@ -62,8 +62,8 @@ class TrainConfig(BaseModel):
     # Dev selection and the saved model use an exponential moving average of the weights
     # (decay per step); 0 trains and keeps the raw weights.
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
-    # Both heads learn towards (1 - s) on the gold label and s spread over all labels: less
-    # confidence in labels annotators disagreed on (PhraseBank's 50%-agreement sentences).
+    # Both heads learn towards (1 - s) on the gold label and s spread over all labels: a hedge
+    # against noisy labels (PhraseBank keeps sentences only half of its annotators agreed on).
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
 
 
