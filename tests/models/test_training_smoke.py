@@ -10,11 +10,11 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from models.datasets import read_csv
+from models.datasets import read_labelled
 from models.labels import SENTIMENT_LABELS
 from models.network import TwoHeadClassifier
 from models.provenance import default_base
-from models.training import TrainConfig, _dev_sets, _evaluate
+from models.training import TrainConfig, _collate, _dev_sets, _encode, _evaluate
 from tests.models.commands import undertow_with_registry as _run
 from tests.models.encoders import random_encoder
 
@@ -133,13 +133,22 @@ def test_weight_averaging_saves_the_averaged_weights_it_was_selected_on(tmp_path
     assert again == meta["dev_metrics"]
 
 
-def test_a_bad_sentiment_class_weighting_fails_at_start_naming_the_option(tmp_path: Path) -> None:
-    done = _run(tmp_path / "registry", "train", *DATA, "--sentiment-class-weights", "cube",
+@pytest.mark.parametrize(
+    ("option", "value", "reason"),
+    [
+        ("--sentiment-class-weights", "cube", "'none' or 'sqrt_inverse'"),
+        ("--label-smoothing", "1", "less than 1"),
+    ],
+)
+def test_a_bad_training_option_fails_at_start_naming_it(
+    tmp_path: Path, option: str, value: str, reason: str
+) -> None:
+    done = _run(tmp_path / "registry", "train", *DATA, option, value,
                 "--no-export", "--out", str(tmp_path / "never"))  # fmt: skip
     assert done.returncode == 2, done.stderr[-3000:]
     said = " ".join(done.stderr.replace("│", " ").split())  # the error box may wrap
-    assert "--sentiment-class-weights" in said
-    assert "'none' or 'sqrt_inverse'" in said
+    assert option in said
+    assert reason in said
     assert not (tmp_path / "never").exists()
 
 
@@ -148,10 +157,11 @@ def _dev_confidence(checkpoint: Path) -> float:
     model, _ = TwoHeadClassifier.load(checkpoint)
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(str(checkpoint))
-    texts, _ = read_csv(SENTIMENT / "dev.csv", SENTIMENT_LABELS)
-    enc = tokenizer(texts, truncation=True, max_length=64, padding=True, return_tensors="pt")
+    config = TrainConfig(sentiment_train=[], topic_train=[])
+    data = _encode(tokenizer, read_labelled([SENTIMENT / "dev.csv"], SENTIMENT_LABELS), config)
+    ids, mask, _ = _collate(data, range(len(data.ids)), int(tokenizer.pad_token_id or 0))
     with torch.no_grad():
-        sentiment, _ = model(enc["input_ids"], enc["attention_mask"])
+        sentiment, _ = model(ids, mask)
     return float(sentiment.softmax(-1).max(-1).values.mean())
 
 
@@ -164,13 +174,3 @@ def test_label_smoothing_makes_the_model_less_sure_of_its_labels(tmp_path: Path)
     meta = json.loads((tmp_path / "smooth" / "undertow.json").read_text())
     assert meta["hyperparameters"]["label_smoothing"] == 0.4
     assert _dev_confidence(tmp_path / "smooth") < _dev_confidence(tmp_path / "hard")
-
-
-def test_a_label_smoothing_of_one_or_more_fails_at_start_naming_the_option(tmp_path: Path) -> None:
-    done = _run(tmp_path / "registry", "train", *DATA, "--label-smoothing", "1",
-                "--no-export", "--out", str(tmp_path / "never"))  # fmt: skip
-    assert done.returncode == 2, done.stderr[-3000:]
-    said = " ".join(done.stderr.replace("│", " ").split())
-    assert "--label-smoothing" in said
-    assert "less than 1" in said
-    assert not (tmp_path / "never").exists()
