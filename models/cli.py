@@ -18,7 +18,7 @@ from rich.table import Table
 from models.benchmark import load_corpus
 from models.benchmark import model_only as run_model_only
 from models.evaluation import evaluate as run_eval
-from models.evaluation import gate, task_of
+from models.evaluation import gate, task_of, write_soft_labels
 from models.exceptions import DataError, GateError, ModelError
 from models.progress import TrainProgress
 from models.provenance import code_version, utc_now
@@ -125,6 +125,15 @@ def train(
         float,
         typer.Option(help="Spread this share of each target over all labels (e.g. 0.1)."),
     ] = 0.0,
+    distil_weight: Annotated[
+        float,
+        typer.Option(
+            help="Share of the loss a row with a teacher's p_<label> columns learns from them."
+        ),
+    ] = 0.5,
+    distil_temperature: Annotated[
+        float, typer.Option(help="Temperature that softens teacher and student alike.")
+    ] = 2.0,
     version: Annotated[str | None, typer.Option(help="Registry version name.")] = None,
     out: Annotated[Path | None, typer.Option(help="Checkpoint directory.")] = None,
     export: Annotated[bool, typer.Option(help="Export into the registry after training.")] = True,
@@ -159,6 +168,8 @@ def train(
         normalise_links=normalise_links,
         ema_decay=ema_decay,
         label_smoothing=label_smoothing,
+        distil_weight=distil_weight,
+        distil_temperature=distil_temperature,
     )
     name = version or f"{base_name(config.base).lower()}-{utc_now()[:19].replace(':', '')}"
     registry = _registry(ctx)
@@ -240,6 +251,25 @@ def evaluate(
     )
     if as_json:
         echo_json(result)
+
+
+@app.command("soft-labels")
+def soft_labels(
+    ctx: typer.Context,
+    task: Annotated[str, typer.Option(help="sentiment or topic.")],
+    data: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="CSV text,label.")],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the CSV.")],
+    model: ModelOpt = None,
+) -> None:
+    """Write DATA again with the model's probability of every label (p_<label> columns):
+    soft targets for `undertow train` to distil this model into another."""
+    if task not in ("sentiment", "topic"):
+        raise typer.BadParameter("must be sentiment or topic", param_hint="--task")
+    if out.resolve() == data.resolve():
+        raise typer.BadParameter("must not be the --data file", param_hint="--out")
+    scorer = _scorer(ctx, model)
+    written = write_soft_labels(scorer, task, data, out)  # type: ignore[arg-type]
+    err.print(f"{scorer.version}: {written} rows with soft {task} targets → {out}")
 
 
 @app.command()

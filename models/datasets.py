@@ -1,4 +1,8 @@
-"""Labelled CSV files (``text,label``; extra columns ignored), checked against a label set."""
+"""Labelled CSV files (``text,label``; extra columns ignored), checked against a label set.
+
+A file may also carry a teacher's probabilities, one ``p_<label>`` column per label (as
+``undertow soft-labels`` writes them): training then learns from those soft targets as well.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import csv
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.exceptions import DataError
@@ -19,6 +23,8 @@ class Labelled:
     texts: list[str]
     labels: list[int]
     files: list[Path]
+    # Per row: the teacher's probabilities over the labels, or None for a row without them.
+    soft: list[list[float] | None] = field(default_factory=list)
 
     def counts(self, names: Sequence[str]) -> dict[str, int]:
         """How many examples each label has."""
@@ -31,17 +37,58 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def read_csv(path: Path, names: Sequence[str]) -> tuple[list[str], list[int]]:
-    """Rows of one file; an unknown label is an error naming it, the file and the line."""
+SOFT_PREFIX = "p_"
+
+
+def soft_columns(names: Sequence[str]) -> list[str]:
+    """The columns that hold a teacher's probability of each label."""
+    return [SOFT_PREFIX + name for name in names]
+
+
+def _soft_row(row: dict[str, str], columns: list[str], where: str) -> list[float]:
+    values = []
+    for column in columns:
+        raw = row[column]
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise DataError(f"{where}: {column} {raw!r} is not a number") from None
+        if not 0.0 <= value <= 1.0:
+            raise DataError(f"{where}: {column} {raw!r} is not a probability (0 to 1)")
+        values.append(value)
+    total = sum(values)
+    if abs(total - 1.0) > 0.01:
+        raise DataError(f"{where}: the {SOFT_PREFIX}* columns sum to {total:.4f}, not 1")
+    return [v / total for v in values]
+
+
+def read_soft_csv(
+    path: Path, names: Sequence[str]
+) -> tuple[list[str], list[int], list[list[float] | None]]:
+    """Rows of one file, with soft targets when it has a ``p_<label>`` column for every label.
+
+    An unknown label is an error naming it, the file and the line; so are a bad probability
+    and a file with only some of the ``p_*`` columns.
+    """
     index = {name: i for i, name in enumerate(names)}
     texts: list[str] = []
     labels: list[int] = []
+    soft: list[list[float] | None] = []
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
-            missing = {"text", "label"} - set(reader.fieldnames or [])
+            fields = set(reader.fieldnames or [])
+            missing = {"text", "label"} - fields
             if missing:
                 raise DataError(f"{path}: missing column(s) {sorted(missing)}")
+            columns = soft_columns(names)
+            present = [c for c in columns if c in fields]
+            if present and len(present) < len(columns):
+                absent = sorted(set(columns) - set(present))
+                raise DataError(
+                    f"{path}: soft targets need a p_<label> column for every label; "
+                    f"missing {absent}"
+                )
             for row in reader:
                 label = row["label"]
                 if label not in index:
@@ -51,10 +98,18 @@ def read_csv(path: Path, names: Sequence[str]) -> tuple[list[str], list[int]]:
                     )
                 texts.append(row["text"])
                 labels.append(index[label])
+                where = f"{path}:{reader.line_num}"
+                soft.append(_soft_row(row, columns, where) if present else None)
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror}") from exc
     if not texts:
         raise DataError(f"{path}: no rows")
+    return texts, labels, soft
+
+
+def read_csv(path: Path, names: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Texts and label indices of one file (soft targets, if any, checked and left out)."""
+    texts, labels, _ = read_soft_csv(path, names)
     return texts, labels
 
 
@@ -62,8 +117,10 @@ def read_labelled(paths: Sequence[Path], names: Sequence[str]) -> Labelled:
     """All rows of several files of one task."""
     texts: list[str] = []
     labels: list[int] = []
+    soft: list[list[float] | None] = []
     for path in paths:
-        t, y = read_csv(path, names)
+        t, y, q = read_soft_csv(path, names)
         texts += t
         labels += y
-    return Labelled(texts, labels, list(paths))
+        soft += q
+    return Labelled(texts, labels, list(paths), soft)

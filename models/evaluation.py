@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any, Literal
 
-from models.datasets import read_csv
+from models.datasets import SOFT_PREFIX, read_csv, soft_columns
 from models.exceptions import DataError
 from models.metrics import report
 from models.scorer import Scorer
@@ -61,3 +61,25 @@ def gate(
         verdict = "ok" if passed else "WORSE"
         lines.append(f"{name}: {metric} {new:.4f} vs current {old:.4f} ({verdict})")
     return ok, lines
+
+
+def write_soft_labels(scorer: Scorer, task: Task, data: Path, out: Path) -> int:
+    """``data`` again, every column kept, with the model's probability of each label in
+    ``p_<label>`` columns (replacing any there were); returns the number of rows."""
+    names = scorer.sentiment_labels if task == "sentiment" else scorer.topic_labels
+    texts, _ = read_csv(data, names)  # an unknown label fails here, naming it
+    sentiment, topic = scorer.probabilities(texts)
+    probs = sentiment if task == "sentiment" else topic
+    columns = soft_columns(names)
+    with data.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        kept = [f for f in reader.fieldnames or [] if not f.startswith(SOFT_PREFIX)]
+        rows = list(reader)
+    tmp = out.with_name(out.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*kept, *columns])
+        for row, p in zip(rows, probs, strict=True):
+            writer.writerow([*(row[f] for f in kept), *(f"{v:.6f}" for v in p)])
+    tmp.replace(out)
+    return len(rows)

@@ -65,6 +65,11 @@ class TrainConfig(BaseModel):
     # Both heads learn towards (1 - s) on the gold label and s spread over all labels: a hedge
     # against noisy labels (PhraseBank keeps sentences only half of its annotators agreed on).
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+    # Rows with a teacher's probabilities (p_<label> columns) learn this share from them
+    # (Hinton et al.'s distillation: KL at a temperature, scaled by its square), the rest from
+    # the gold label; rows without them learn from the gold label alone.
+    distil_weight: float = Field(default=0.5, ge=0, le=1)
+    distil_temperature: float = Field(default=2.0, gt=0)
 
 
 @dataclass
@@ -73,6 +78,8 @@ class Encoded:
 
     ids: list[list[int]]
     labels: list[int]
+    # Per row: a teacher's probabilities over the labels, or None.
+    soft: list[list[float] | None] | None = None
 
 
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -87,15 +94,17 @@ def _seed(seed: int) -> None:
 
 def _encode(tokenizer: Any, data: Labelled, config: TrainConfig) -> Encoded:
     texts, labels = data.texts, data.labels
+    soft = data.soft if any(q is not None for q in data.soft) else None
     limit = config.limit
     if limit is not None and len(texts) > limit:
         keep = random.Random(0).sample(range(len(texts)), limit)  # noqa: S311
         texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+        soft = [soft[i] for i in keep] if soft is not None else None
     if config.normalise_links:
         texts = normalise_links(texts)
     max_length = config.max_length
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    return Encoded(list(ids), list(labels))
+    return Encoded(list(ids), list(labels), soft)
 
 
 def _batches(data: Encoded, size: int, rng: random.Random) -> list[list[int]]:
@@ -129,6 +138,29 @@ def _collate(data: Encoded, idx: Sequence[int], pad_id: int) -> tuple[torch.Tens
         ids[row, : len(seq)] = torch.tensor(seq)
         mask[row, : len(seq)] = 1
     return ids, mask, torch.tensor([data.labels[i] for i in idx])
+
+
+def _soft_targets(data: Encoded, idx: Sequence[int], n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The teacher's probabilities of a batch's rows (zeros where a row has none), and which
+    rows have them."""
+    assert data.soft is not None
+    rows = [data.soft[i] for i in idx]
+    probs = torch.tensor([q if q is not None else [0.0] * n for q in rows], dtype=torch.float)
+    return probs, torch.tensor([q is not None for q in rows], dtype=torch.float)
+
+
+def distillation_loss(
+    logits: torch.Tensor,
+    teacher: torch.Tensor,
+    has_teacher: torch.Tensor,
+    temperature: float,
+) -> torch.Tensor:
+    """Per row, KL(teacher || student) with both softened by ``temperature``, times its
+    square (so the gradient's scale does not depend on it); 0 for rows without a teacher."""
+    target = torch.softmax(torch.log(teacher.clamp_min(1e-8)) / temperature, dim=-1)
+    log_student = torch.log_softmax(logits / temperature, dim=-1)
+    kl = (target * (torch.log(target.clamp_min(1e-12)) - log_student)).sum(-1)
+    return kl * has_teacher * temperature**2
 
 
 def _class_weights(labels: list[int], n: int, how: str) -> torch.Tensor | None:
@@ -270,12 +302,12 @@ class Trainer:
             ),
             "topic": _class_weights(self.topic.labels, len(TOPIC_LABELS), cfg.topic_class_weights),
         }
+        self.class_weights = {
+            task: w.to(self.device) if w is not None else None for task, w in weights.items()
+        }
         self.losses = {
-            task: nn.CrossEntropyLoss(
-                weight=w.to(self.device) if w is not None else None,
-                label_smoothing=cfg.label_smoothing,
-            )
-            for task, w in weights.items()
+            task: nn.CrossEntropyLoss(weight=w, label_smoothing=cfg.label_smoothing)
+            for task, w in self.class_weights.items()
         }
         self.amp = self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -291,9 +323,9 @@ class Trainer:
         ids, mask, y = (t.to(self.device) for t in _collate(data, idx, self.pad_id))
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
             logits = self.model(ids, mask)[0 if task == "sentiment" else 1]
-            loss = self.losses[task](logits.float(), y)
+        loss = self._loss(task, data, idx, logits.float(), y)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.unscale_(self.optimizer)
         nn.utils.clip_grad_norm_(self.params, 1.0)
         self.scaler.step(self.optimizer)
@@ -303,6 +335,26 @@ class Trainer:
             self.averaged.update_parameters(self.model)
         self.step += 1
         return float(loss.item())
+
+    def _loss(
+        self, task: Task, data: Encoded, idx: list[int], logits: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:
+        """Cross-entropy on the gold labels; where rows carry a teacher's probabilities, mixed
+        with the distillation loss in the proportion ``distil_weight``."""
+        if data.soft is None or all(data.soft[i] is None for i in idx):
+            loss: torch.Tensor = self.losses[task](logits, y)
+            return loss
+        cfg = self.config
+        teacher, has = (t.to(self.device) for t in _soft_targets(data, idx, logits.shape[-1]))
+        weight = self.class_weights[task]
+        hard = nn.functional.cross_entropy(
+            logits, y, weight=weight, label_smoothing=cfg.label_smoothing, reduction="none"
+        )
+        # The same normalisation as the mean cross-entropy: by the batch's summed class weights.
+        norm = weight[y].sum() if weight is not None else torch.tensor(float(len(idx)))
+        alpha = cfg.distil_weight
+        soft = distillation_loss(logits, teacher, has, cfg.distil_temperature)
+        return ((1 - alpha * has) * hard).sum() / norm + alpha * soft.mean()
 
     def _epoch(self, epoch: int) -> float | None:
         self.model.train()
@@ -381,6 +433,11 @@ class Trainer:
                 "dev": files([*cfg.sentiment_dev, *cfg.topic_dev]),
             },
             "train_counts": {"sentiment": len(self.sent.ids), "topic": len(self.topic.ids)},
+            # Rows that learnt from a teacher's probabilities as well as from their label.
+            "soft_target_counts": {
+                task: sum(q is not None for q in data.soft or [])
+                for task, data in (("sentiment", self.sent), ("topic", self.topic))
+            },
             "best_epoch": best.epoch,
             "dev_metrics": best.metrics,
             "history": self.history,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import pytest
 
+from models.datasets import read_labelled
+from models.labels import SENTIMENT_LABELS
 from tests.models.commands import undertow_with_registry as _run
 
 ROWS = [
@@ -52,6 +55,58 @@ def test_evaluate_names_a_label_the_model_does_not_know(registry_dir: Path, tmp_
                 "--model", "tiny-good")  # fmt: skip
     assert done.returncode == 1
     assert "'bullish'" in done.stderr
+
+
+def test_soft_labels_writes_the_models_probabilities_beside_every_column(
+    registry_dir: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "news.csv"
+    lines = ["text,label,source"] + [f'"{t}",{label},wire' for t, label in ROWS]
+    data.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "taught.csv"
+    done = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(data),
+                "--out", str(out), "--model", "tiny-good")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["text"], r["label"], r["source"]) for r in rows] == [
+        (t, label, "wire") for t, label in ROWS
+    ]
+    columns = [f"p_{name}" for name in SENTIMENT_LABELS]
+    for row in rows:
+        probs = [float(row[c]) for c in columns]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-4)
+        # tiny-good gets every row right: its most likely label is the gold one.
+        assert SENTIMENT_LABELS[probs.index(max(probs))] == row["label"]
+    # Training reads them back as soft targets.
+    assert all(q is not None for q in read_labelled([out], SENTIMENT_LABELS).soft)
+
+    inverted = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(out),
+                    "--out", str(tmp_path / "again.csv"), "--model", "tiny-bad")  # fmt: skip
+    assert inverted.returncode == 0, inverted.stderr
+    with (tmp_path / "again.csv").open(newline="") as handle:
+        again = list(csv.DictReader(handle))
+    # The old p_* columns were replaced, not repeated, and hold the other model's figures.
+    assert list(again[0]) == ["text", "label", "source", *columns]
+    assert [r["p_positive"] for r in again] != [r["p_positive"] for r in rows]
+
+
+def test_soft_labels_refuses_to_overwrite_its_input_or_an_unknown_label(
+    registry_dir: Path, eval_csv: Path, tmp_path: Path
+) -> None:
+    before = eval_csv.read_text()
+    same = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(eval_csv),
+                "--out", str(eval_csv), "--model", "tiny-good")  # fmt: skip
+    assert same.returncode == 2
+    assert "--out" in same.stderr
+    assert eval_csv.read_text() == before
+    odd = tmp_path / "odd.csv"
+    odd.write_text("text,label\noil soars,bullish\n")
+    unknown = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(odd),
+                   "--out", str(tmp_path / "x.csv"), "--model", "tiny-good")  # fmt: skip
+    assert unknown.returncode == 1
+    assert "'bullish'" in unknown.stderr
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_promotion_gate_refuses_a_worse_version_and_records_promotions(

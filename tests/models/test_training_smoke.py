@@ -3,6 +3,7 @@ evaluate and the promotion gate, all through the `undertow` command line."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -138,6 +139,7 @@ def test_weight_averaging_saves_the_averaged_weights_it_was_selected_on(tmp_path
     [
         ("--sentiment-class-weights", "cube", "'none' or 'sqrt_inverse'"),
         ("--label-smoothing", "1", "less than 1"),
+        ("--distil-weight", "1.5", "less than or equal to 1"),
     ],
 )
 def test_a_bad_training_option_fails_at_start_naming_it(
@@ -152,8 +154,8 @@ def test_a_bad_training_option_fails_at_start_naming_it(
     assert not (tmp_path / "never").exists()
 
 
-def _dev_confidence(checkpoint: Path) -> float:
-    """Mean top sentiment probability of a checkpoint on the fixture dev texts."""
+def _dev_probabilities(checkpoint: Path) -> torch.Tensor:
+    """Sentiment probabilities of a checkpoint on the fixture dev texts."""
     model, _ = TwoHeadClassifier.load(checkpoint)
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(str(checkpoint))
@@ -162,7 +164,13 @@ def _dev_confidence(checkpoint: Path) -> float:
     ids, mask, _ = _collate(data, range(len(data.ids)), int(tokenizer.pad_token_id or 0))
     with torch.no_grad():
         sentiment, _ = model(ids, mask)
-    return float(sentiment.softmax(-1).max(-1).values.mean())
+    probabilities: torch.Tensor = sentiment.softmax(-1)
+    return probabilities
+
+
+def _dev_confidence(checkpoint: Path) -> float:
+    """Mean top sentiment probability of a checkpoint on the fixture dev texts."""
+    return float(_dev_probabilities(checkpoint).max(-1).values.mean())
 
 
 def test_label_smoothing_makes_the_model_less_sure_of_its_labels(tmp_path: Path) -> None:
@@ -174,3 +182,30 @@ def test_label_smoothing_makes_the_model_less_sure_of_its_labels(tmp_path: Path)
     meta = json.loads((tmp_path / "smooth" / "undertow.json").read_text())
     assert meta["hyperparameters"]["label_smoothing"] == 0.4
     assert _dev_confidence(tmp_path / "smooth") < _dev_confidence(tmp_path / "hard")
+
+
+def test_distillation_pulls_the_student_towards_its_teachers_probabilities(
+    tmp_path: Path,
+) -> None:
+    # A teacher that finds every training text positive, whatever its label says.
+    taught = tmp_path / "taught.csv"
+    with (SENTIMENT / "train.csv").open(newline="") as src, taught.open("w", newline="") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(["text", "label", "p_negative", "p_neutral", "p_positive"])
+        for row in csv.DictReader(src):
+            writer.writerow([row["text"], row["label"], "0.05", "0.05", "0.9"])
+    runs = {"gold": SENTIMENT / "train.csv", "taught": taught}
+    for name, sentiment_train in runs.items():
+        done = _run(tmp_path / "registry", "train", "--base", str(default_base()), *DATA[2:],
+                    "--sentiment-train", str(sentiment_train), "--epochs", "1", "--limit", "64",
+                    "--batch-size", "16", "--distil-weight", "0.9", "--no-export",
+                    "--out", str(tmp_path / name))  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+    meta = json.loads((tmp_path / "taught" / "undertow.json").read_text())
+    assert meta["hyperparameters"]["distil_weight"] == 0.9
+    assert meta["soft_target_counts"] == {"sentiment": 64, "topic": 0}
+    # Same seed, rows and steps: only the teacher differs, and the student leans its way.
+    positive = SENTIMENT_LABELS.index("positive")
+    gold = float(_dev_probabilities(tmp_path / "gold")[:, positive].mean())
+    student = float(_dev_probabilities(tmp_path / "taught")[:, positive].mean())
+    assert student > gold + 0.05
