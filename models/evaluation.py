@@ -75,6 +75,7 @@ def write_soft_labels(scorer: Scorer, task: Task, data: Path, out: Path) -> int:
         reader = csv.DictReader(handle)
         kept = [f for f in reader.fieldnames or [] if not f.startswith(SOFT_PREFIX)]
         rows = list(reader)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

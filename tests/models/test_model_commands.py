@@ -63,7 +63,7 @@ def test_soft_labels_writes_the_models_probabilities_beside_every_column(
     data = tmp_path / "news.csv"
     lines = ["text,label,source"] + [f'"{t}",{label},wire' for t, label in ROWS]
     data.write_text("\n".join(lines) + "\n")
-    out = tmp_path / "taught.csv"
+    out = tmp_path / "taught" / "news.csv"  # its folder is made
     done = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(data),
                 "--out", str(out), "--model", "tiny-good")  # fmt: skip
     assert done.returncode == 0, done.stderr
