@@ -159,7 +159,7 @@ def distillation_loss(
     square (so the gradient's scale does not depend on it); 0 for rows without a teacher."""
     target = torch.softmax(torch.log(teacher.clamp_min(1e-8)) / temperature, dim=-1)
     log_student = torch.log_softmax(logits / temperature, dim=-1)
-    kl = (target * (torch.log(target.clamp_min(1e-12)) - log_student)).sum(-1)
+    kl = nn.functional.kl_div(log_student, target, reduction="none").sum(-1)
     return kl * has_teacher * temperature**2
 
 
@@ -351,7 +351,7 @@ class Trainer:
             logits, y, weight=weight, label_smoothing=cfg.label_smoothing, reduction="none"
         )
         # The same normalisation as the mean cross-entropy: by the batch's summed class weights.
-        norm = weight[y].sum() if weight is not None else torch.tensor(float(len(idx)))
+        norm = weight[y].sum() if weight is not None else float(len(idx))
         alpha = cfg.distil_weight
         soft = distillation_loss(logits, teacher, has, cfg.distil_temperature)
         return ((1 - alpha * has) * hard).sum() / norm + alpha * soft.mean()
