@@ -257,18 +257,28 @@ def evaluate(
 def soft_labels(
     ctx: typer.Context,
     task: Annotated[str, typer.Option(help="sentiment or topic.")],
-    data: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="CSV text,label.")],
+    data: Annotated[
+        Path,
+        typer.Option(exists=True, dir_okay=False, help="CSV with a text column; label optional."),
+    ],
     out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the CSV.")],
     model: ModelOpt = None,
+    relabel: Annotated[
+        bool,
+        typer.Option(
+            help="Ignore DATA's labels (e.g. another task's): every row gets the model's own."
+        ),
+    ] = False,
 ) -> None:
     """Write DATA again with the model's probability of every label (p_<label> columns):
-    soft targets for `undertow train` to distil this model into another."""
+    soft targets for `undertow train` to distil this model into another. Rows without a label
+    get the model's most likely one, so unlabelled text can serve as a transfer set."""
     if task not in ("sentiment", "topic"):
         raise typer.BadParameter("must be sentiment or topic", param_hint="--task")
     if out.resolve() == data.resolve():
         raise typer.BadParameter("must not be the --data file", param_hint="--out")
     scorer = _scorer(ctx, model)
-    written = write_soft_labels(scorer, task, data, out)  # type: ignore[arg-type]
+    written = write_soft_labels(scorer, task, data, out, relabel)  # type: ignore[arg-type]
     err.print(f"{scorer.version}: {written} rows with soft {task} targets → {out}")
 
 

@@ -63,24 +63,51 @@ def gate(
     return ok, lines
 
 
-def write_soft_labels(scorer: Scorer, task: Task, data: Path, out: Path) -> int:
+def write_soft_labels(
+    scorer: Scorer, task: Task, data: Path, out: Path, relabel: bool = False
+) -> int:
     """``data`` again, every column kept, with the model's probability of each label in
-    ``p_<label>`` columns (replacing any there were); returns the number of rows."""
+    ``p_<label>`` columns (replacing any there were); returns the number of rows.
+
+    A row without a label (no ``label`` column, or an empty one) gets the model's most likely
+    label, so unlabelled text becomes a transfer set for distillation; so does every row with
+    ``relabel`` (text labelled for another task). Otherwise a label the model does not know
+    fails before anything is written, naming it, the file and the line.
+    """
     names = scorer.sentiment_labels if task == "sentiment" else scorer.topic_labels
-    texts, _ = read_csv(data, names)  # an unknown label fails here, naming it
-    sentiment, topic = scorer.probabilities(texts)
+    try:
+        with data.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            fields = list(reader.fieldnames or [])
+            if "text" not in fields:
+                raise DataError(f"{data}: missing column 'text'")
+            rows = []
+            for row in reader:
+                if relabel:
+                    row["label"] = ""
+                label = row.get("label") or ""
+                if label and label not in names:
+                    raise DataError(
+                        f"{data}:{reader.line_num}: label {label!r} is not one the model "
+                        f"knows ({', '.join(names)})"
+                    )
+                rows.append(row)
+    except OSError as exc:
+        raise DataError(f"cannot read {data}: {exc.strerror}") from exc
+    if not rows:
+        raise DataError(f"{data}: no rows")
+    sentiment, topic = scorer.probabilities([row["text"] for row in rows])
     probs = sentiment if task == "sentiment" else topic
-    columns = soft_columns(names)
-    with data.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        kept = [f for f in reader.fieldnames or [] if not f.startswith(SOFT_PREFIX)]
-        rows = list(reader)
+    kept = [f for f in fields if not f.startswith(SOFT_PREFIX)]
+    if "label" not in kept:
+        kept.insert(kept.index("text") + 1, "label")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*kept, *columns])
+        writer.writerow([*kept, *soft_columns(names)])
         for row, p in zip(rows, probs, strict=True):
+            row["label"] = row.get("label") or names[int(p.argmax())]
             writer.writerow([*(row[f] for f in kept), *(f"{v:.6f}" for v in p)])
     tmp.replace(out)
     return len(rows)

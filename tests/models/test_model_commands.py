@@ -91,6 +91,48 @@ def test_soft_labels_writes_the_models_probabilities_beside_every_column(
     assert [r["p_positive"] for r in again] != [r["p_positive"] for r in rows]
 
 
+def test_soft_labels_labels_unlabelled_text_with_the_models_own_choice(
+    registry_dir: Path, tmp_path: Path
+) -> None:
+    # No label column at all: every row gets tiny-good's (correct) label and its probabilities.
+    bare = tmp_path / "tweets.csv"
+    bare.write_text("id,text\n" + "".join(f'{i},"{t}"\n' for i, (t, _) in enumerate(ROWS)))
+    out = tmp_path / "transfer.csv"
+    done = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(bare),
+                "--out", str(out), "--model", "tiny-good")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[:3] == ["id", "text", "label"]
+    assert [(r["id"], r["text"], r["label"]) for r in rows] == [
+        (str(i), t, label) for i, (t, label) in enumerate(ROWS)
+    ]
+    assert all(q is not None for q in read_labelled([out], SENTIMENT_LABELS).soft)
+
+    # A gold label is kept even where the model disagrees; only empty ones are filled in.
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text('text,label\n"shares slump after awful quarter",positive\n"oil soars",\n')
+    done = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(mixed),
+                "--out", str(tmp_path / "mixed-out.csv"), "--model", "tiny-good")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "mixed-out.csv").open(newline="") as handle:
+        labels = [r["label"] for r in csv.DictReader(handle)]
+    assert labels == ["positive", "positive"]
+
+    # Text labelled for the other task: refused as it is, relabelled with --relabel.
+    topical = tmp_path / "topics.csv"
+    topical.write_text('text,label\n"oil soars",Energy | Oil\n"stock misses",Stock Movement\n')
+    refused = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(topical),
+                   "--out", str(tmp_path / "t.csv"), "--model", "tiny-good")  # fmt: skip
+    assert refused.returncode == 1
+    assert "'Energy | Oil'" in refused.stderr
+    done = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(topical),
+                "--out", str(tmp_path / "t.csv"), "--model", "tiny-good", "--relabel")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "t.csv").open(newline="") as handle:
+        assert [r["label"] for r in csv.DictReader(handle)] == ["positive", "negative"]
+
+
 def test_soft_labels_refuses_to_overwrite_its_input_or_an_unknown_label(
     registry_dir: Path, eval_csv: Path, tmp_path: Path
 ) -> None:
