@@ -62,6 +62,11 @@ def _soft_row(row: dict[str, str], columns: list[str], where: str) -> list[float
     return [v / total for v in values]
 
 
+def unknown_label(where: str, label: str, names: Sequence[str]) -> DataError:
+    """The error for a label the model does not know, naming it and where it was."""
+    return DataError(f"{where}: label {label!r} is not one the model knows ({', '.join(names)})")
+
+
 def read_soft_csv(
     path: Path, names: Sequence[str]
 ) -> tuple[list[str], list[int], list[list[float] | None]]:
@@ -92,10 +97,7 @@ def read_soft_csv(
             for row in reader:
                 label = row["label"]
                 if label not in index:
-                    raise DataError(
-                        f"{path}:{reader.line_num}: label {label!r} is not one the model "
-                        f"knows ({', '.join(names)})"
-                    )
+                    raise unknown_label(f"{path}:{reader.line_num}", label, names)
                 texts.append(row["text"])
                 labels.append(index[label])
                 where = f"{path}:{reader.line_num}"

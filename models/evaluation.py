@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any, Literal
 
-from models.datasets import SOFT_PREFIX, read_csv, soft_columns
+from models.datasets import SOFT_PREFIX, read_csv, soft_columns, unknown_label
 from models.exceptions import DataError
 from models.metrics import report
 from models.scorer import Scorer
@@ -83,14 +83,9 @@ def write_soft_labels(
                 raise DataError(f"{data}: missing column 'text'")
             rows = []
             for row in reader:
-                if relabel:
-                    row["label"] = ""
-                label = row.get("label") or ""
-                if label and label not in names:
-                    raise DataError(
-                        f"{data}:{reader.line_num}: label {label!r} is not one the model "
-                        f"knows ({', '.join(names)})"
-                    )
+                row["label"] = "" if relabel else row.get("label") or ""
+                if row["label"] and row["label"] not in names:
+                    raise unknown_label(f"{data}:{reader.line_num}", row["label"], names)
                 rows.append(row)
     except OSError as exc:
         raise DataError(f"cannot read {data}: {exc.strerror}") from exc
@@ -107,7 +102,7 @@ def write_soft_labels(
         writer = csv.writer(handle)
         writer.writerow([*kept, *soft_columns(names)])
         for row, p in zip(rows, probs, strict=True):
-            row["label"] = row.get("label") or names[int(p.argmax())]
+            row["label"] = row["label"] or names[int(p.argmax())]
             writer.writerow([*(row[f] for f in kept), *(f"{v:.6f}" for v in p)])
     tmp.replace(out)
     return len(rows)

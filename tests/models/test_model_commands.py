@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,19 @@ def test_soft_labels_writes_the_models_probabilities_beside_every_column(
     assert [r["p_positive"] for r in again] != [r["p_positive"] for r in rows]
 
 
+def _soft_labels(
+    registry_dir: Path, data: Path, out: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`undertow soft-labels` for sentiment with tiny-good."""
+    return _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(data),
+                "--out", str(out), "--model", "tiny-good", *extra)  # fmt: skip
+
+
+def _labels(path: Path) -> list[str]:
+    with path.open(newline="") as handle:
+        return [r["label"] for r in csv.DictReader(handle)]
+
+
 def test_soft_labels_labels_unlabelled_text_with_the_models_own_choice(
     registry_dir: Path, tmp_path: Path
 ) -> None:
@@ -98,8 +112,7 @@ def test_soft_labels_labels_unlabelled_text_with_the_models_own_choice(
     bare = tmp_path / "tweets.csv"
     bare.write_text("id,text\n" + "".join(f'{i},"{t}"\n' for i, (t, _) in enumerate(ROWS)))
     out = tmp_path / "transfer.csv"
-    done = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(bare),
-                "--out", str(out), "--model", "tiny-good")  # fmt: skip
+    done = _soft_labels(registry_dir, bare, out)
     assert done.returncode == 0, done.stderr
     with out.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -112,25 +125,19 @@ def test_soft_labels_labels_unlabelled_text_with_the_models_own_choice(
     # A gold label is kept even where the model disagrees; only empty ones are filled in.
     mixed = tmp_path / "mixed.csv"
     mixed.write_text('text,label\n"shares slump after awful quarter",positive\n"oil soars",\n')
-    done = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(mixed),
-                "--out", str(tmp_path / "mixed-out.csv"), "--model", "tiny-good")  # fmt: skip
+    done = _soft_labels(registry_dir, mixed, tmp_path / "mixed-out.csv")
     assert done.returncode == 0, done.stderr
-    with (tmp_path / "mixed-out.csv").open(newline="") as handle:
-        labels = [r["label"] for r in csv.DictReader(handle)]
-    assert labels == ["positive", "positive"]
+    assert _labels(tmp_path / "mixed-out.csv") == ["positive", "positive"]
 
     # Text labelled for the other task: refused as it is, relabelled with --relabel.
     topical = tmp_path / "topics.csv"
     topical.write_text('text,label\n"oil soars",Energy | Oil\n"stock misses",Stock Movement\n')
-    refused = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(topical),
-                   "--out", str(tmp_path / "t.csv"), "--model", "tiny-good")  # fmt: skip
+    refused = _soft_labels(registry_dir, topical, tmp_path / "t.csv")
     assert refused.returncode == 1
     assert "'Energy | Oil'" in refused.stderr
-    done = _run(registry_dir, "soft-labels", "--task", "sentiment", "--data", str(topical),
-                "--out", str(tmp_path / "t.csv"), "--model", "tiny-good", "--relabel")  # fmt: skip
+    done = _soft_labels(registry_dir, topical, tmp_path / "t.csv", "--relabel")
     assert done.returncode == 0, done.stderr
-    with (tmp_path / "t.csv").open(newline="") as handle:
-        assert [r["label"] for r in csv.DictReader(handle)] == ["positive", "negative"]
+    assert _labels(tmp_path / "t.csv") == ["positive", "negative"]
 
 
 def test_soft_labels_refuses_to_overwrite_its_input_or_an_unknown_label(
