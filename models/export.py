@@ -127,6 +127,10 @@ def export(
             str(int8),
             weight_type=QuantType.QInt8,
             per_channel=True,
+            # 7-bit weights: x86 CPUs without VNNI (AVX2, plain AVX-512) multiply u8-by-s8 pairs
+            # into a saturating int16, which full 8-bit weights overflow (an all-mpnet-base-v2
+            # export flipped every probe label on an AVX2 EPYC). The file runs on any CPU.
+            reduce_range=True,
             # Fused ops (Attention, SkipLayerNorm) defeat shape inference; their outputs are float.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
