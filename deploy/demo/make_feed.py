@@ -1,12 +1,14 @@
 """Rebuild ``feed.jsonl``, the sample feed ``undertow demo`` replays (run from the repo root:
 ``python deploy/demo/make_feed.py [DATA_DIR]``).
 
-Text comes only from the MIT-licensed Twitter Financial News Topic set. Background: 1,200 tweets
-sampled at random, half as source ``news`` and half as ``social``, spread over the two hours
-before the demo starts. Live: 1,500 other tweets, sent as ordinary traffic while the demo runs
-(``"live": true``). Burst: 60 tweets of the set's ``Energy | Oil`` class that the shipped
-model scores clearly negative, all tagged with the ticker ``ACME`` (half as news, half as
-social), arriving over 90 seconds while the demo runs. ``offset_s`` is seconds relative to the
+Text comes only from the MIT-licensed Twitter Financial News Topic set. Background: 2,400 tweets
+sampled at random from every class but ``Energy | Oil`` (the oil market was quiet), half as
+source ``news`` and half as ``social``, spread over the two hours before the demo starts: enough
+that most topics have a baseline of their own (the alert rule wants 30 documents in it). Live:
+1,500 other tweets, sent as ordinary traffic while the demo runs (``"live": true``). Burst: 60
+tweets of the set's ``Energy | Oil`` class that the shipped model scores clearly negative, all
+tagged with the ticker ``ACME`` (a third as news, two thirds as social, as the live traffic is
+split), arriving over 90 seconds while the demo runs. ``offset_s`` is seconds relative to the
 demo's start (negative: history).
 """
 
@@ -24,7 +26,7 @@ from models.scorer import Scorer
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-BACKGROUND, LIVE, BURST, HISTORY_S, BURST_START_S, BURST_S = 1200, 1500, 60, 7200, 20, 90
+BACKGROUND, LIVE, BURST, HISTORY_S, BURST_START_S, BURST_S = 2400, 1500, 60, 7200, 20, 90
 
 
 def main(data_dir: Path) -> None:
@@ -42,8 +44,10 @@ def main(data_dir: Path) -> None:
         if s.sentiment == "negative" and s.sentiment_score < -0.6
     ]
     burst = rng.sample(negative, BURST)
-    pool = rng.sample([r["text"] for r in rows if r["text"] not in set(burst)], BACKGROUND + LIVE)
-    background, live = pool[:BACKGROUND], pool[BACKGROUND:]
+    quiet = [r["text"] for r in rows if r["label"] != "Energy | Oil"]
+    background = rng.sample(quiet, BACKGROUND)
+    taken = set(burst) | set(background)
+    live = rng.sample([r["text"] for r in rows if r["text"] not in taken], LIVE)
     feed = [
         {
             "text": text,
@@ -55,7 +59,7 @@ def main(data_dir: Path) -> None:
     feed += [
         {
             "text": text,
-            "source": "news" if i % 2 else "social",
+            "source": "social" if i % 3 else "news",
             "tickers": ["ACME"],
             "offset_s": BURST_START_S + round(i * BURST_S / BURST, 1),
         }
