@@ -25,6 +25,7 @@ from models.provenance import code_version, utc_now
 from models.registry import Registry
 from models.runtime import registry_for, scorer_for
 from models.scorer import Scorer
+from models.variants import VARIANT_FILES
 from streaming.context import app_context
 
 app = typer.Typer(no_args_is_help=True)
@@ -192,12 +193,23 @@ def export_cmd(
     ctx: typer.Context,
     checkpoint: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
     version: Annotated[str, typer.Option(help="Registry version name.")],
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these variants: fp32, int8, fp16 (repeatable; default: all)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Export a training checkpoint to ONNX (fp32, int8, fp16), verified, into the registry."""
+    unknown = sorted(set(variant or ()) - set(VARIANT_FILES))
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown variant {', '.join(unknown)} (known: {', '.join(VARIANT_FILES)})",
+            param_hint="--variant",
+        )
+    chosen = tuple(v for v in VARIANT_FILES if not variant or v in variant)
     from models.publish import publish  # noqa: PLC0415 (torch, `train` extra)
 
-    target, model_card = publish(checkpoint, _registry(ctx), version, _command_line())
+    target, model_card = publish(checkpoint, _registry(ctx), version, _command_line(), chosen)
     if as_json:
         echo_json({"version": version, "path": str(target), "variants": model_card["variants"]})
     else:

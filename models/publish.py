@@ -17,12 +17,17 @@ SPEED_DOCS = 2000
 
 
 def publish(
-    checkpoint: Path, registry: Registry, version: str, command: str
+    checkpoint: Path,
+    registry: Registry,
+    version: str,
+    command: str,
+    variants: tuple[str, ...] = tuple(VARIANT_FILES),
 ) -> tuple[Path, dict[str, Any]]:
-    """Export ``checkpoint`` as ``version`` into the registry (not current yet)."""
+    """Export ``checkpoint`` as ``version`` (those ``variants``) into the registry (not current
+    yet)."""
     target = registry.new_version_dir(version)
     try:
-        result = export(checkpoint, target)
+        result = export(checkpoint, target, variants)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)  # no half-written version in the registry
         raise

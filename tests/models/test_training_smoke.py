@@ -66,6 +66,28 @@ def test_evaluate_round_trip_matches_the_training_dev_figures(trained: Path) -> 
     assert abs(result["accuracy"] - dev["accuracy"]) <= 0.05
 
 
+def test_export_writes_only_the_variants_asked_for_and_scores_with_them(trained: Path) -> None:
+    checkpoint = trained.parent / "checkpoints" / "smoke-a"
+    bad = _run(trained, "export", str(checkpoint), "--version", "smoke-x", "--variant", "int4")
+    assert bad.returncode == 2
+    assert "int4" in bad.stderr
+    assert not (trained / "smoke-x").exists()
+    done = _run(trained, "export", str(checkpoint), "--version", "smoke-fp32",
+                "--variant", "fp32", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert set(json.loads(done.stdout.strip().splitlines()[-1])["variants"]) == {"fp32"}
+    onnx_files = sorted(p.name for p in (trained / "smoke-fp32").glob("*.onnx"))
+    assert onnx_files == ["model.onnx"]
+    scored = _run(trained, "evaluate", "--task", "topic", "--data",
+                  str(TOPIC / "dev.csv"), "--model", "smoke-fp32", "--json")  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    card = json.loads((trained / "smoke-a" / "card.json").read_text())
+    dev = next(m for name, m in card["dev_metrics"].items() if name.startswith("topic:"))
+    # fp32 ONNX is PyTorch's own arithmetic: the same dev accuracy to rounding.
+    accuracy = json.loads(scored.stdout.strip().splitlines()[-1])["accuracy"]
+    assert abs(accuracy - dev["accuracy"]) <= 0.01
+
+
 def test_gate_refuses_a_worse_retrain(trained: Path) -> None:
     worse = _run(trained, "train", "--base", str(default_base()), *DATA, "--epochs", "1",
                  "--limit", "16", "--learning-rate", "1e-7", "--version", "smoke-b")  # fmt: skip
