@@ -27,6 +27,7 @@ from models.scorer import Scorer
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BACKGROUND, LIVE, BURST, HISTORY_S, BURST_START_S, BURST_S = 2400, 1500, 60, 7200, 20, 90
+BURST_TOPIC = "Energy | Oil"  # the burst's class, absent from the history
 
 
 def main(data_dir: Path) -> None:
@@ -34,7 +35,7 @@ def main(data_dir: Path) -> None:
     with (data_dir / "twitter_financial_news_topic" / "train.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     rng = random.Random(4)  # noqa: S311 (sampling, not secrets)
-    oil = [r["text"] for r in rows if r["label"] == "Energy | Oil"]
+    oil = [r["text"] for r in rows if r["label"] == BURST_TOPIC]
     registry = Registry(ROOT / ".undertow" / "none", SHIPPED_DIR)
     scorer = Scorer(registry.current_path(), device="cpu")
     scores = scorer.score(oil)
@@ -44,7 +45,7 @@ def main(data_dir: Path) -> None:
         if s.sentiment == "negative" and s.sentiment_score < -0.6
     ]
     burst = rng.sample(negative, BURST)
-    quiet = [r["text"] for r in rows if r["label"] != "Energy | Oil"]
+    quiet = [r["text"] for r in rows if r["label"] != BURST_TOPIC]
     background = rng.sample(quiet, BACKGROUND)
     taken = set(burst) | set(background)
     live = rng.sample([r["text"] for r in rows if r["text"] not in taken], LIVE)
