@@ -40,8 +40,8 @@ PROBE_TEXTS = [
 # of the lower half of the layers stay float in the INT8 graph: their input, after GELU, has
 # the widest, most lopsided range of any MatMul, and an early error flows through every later
 # layer. On minilm-2head-v5 (2,901 dev texts, AVX2), label agreement with fp32 (sentiment,
-# topic): all INT8 97.8%, 97.3%; layers 0-2 float 98.3%, 97.7% (23 -> 28 MB); all six float
-# 98.4%, 97.7% (33 MB, 0.77x the docs/s); layers 3-5 float 97.9%, 97.3%.
+# topic): all INT8 97.8%, 97.3%; layers 0-2 float 98.3%, 97.7% (28 MB not 23, 0.88x the
+# docs/s); all six float 98.4%, 97.7% (33 MB, about 0.75x); layers 3-5 float 97.9%, 97.3%.
 FFN_DOWN = re.compile(r"layer\.(\d+)/(output/dense|ffn/lin2)/MatMul$")
 # Tolerances: fp32 must match PyTorch closely; quantized variants may drift but rarely flip.
 FP32_MAX_ABS = 1e-4
