@@ -92,16 +92,15 @@ def _encoder_shape(model: TwoHeadClassifier) -> tuple[int, int]:
     return int(config.num_attention_heads), int(config.hidden_size)
 
 
-def _float_in_int8(graph: Path) -> list[str]:
+def _float_in_int8(graph: onnx.ModelProto) -> list[str]:
     """The nodes the INT8 variant keeps in float (see ``FFN_DOWN``)."""
-    model = onnx.load(str(graph), load_external_data=False)
-    found = [(n.name, m) for n in model.graph.node if (m := FFN_DOWN.search(n.name))]
+    found = [(n.name, m) for n in graph.graph.node if (m := FFN_DOWN.search(n.name))]
     layers = 1 + max((int(m.group(1)) for _, m in found), default=-1)
     return [name for name, m in found if int(m.group(1)) < (layers + 1) // 2]
 
 
 def export(
-    checkpoint: Path, out_dir: Path, variants: tuple[str, ...] = ("fp32", "int8", "fp16")
+    checkpoint: Path, out_dir: Path, variants: tuple[str, ...] = tuple(VARIANT_FILES)
 ) -> dict[str, Any]:
     """Write the ONNX variants and tokenizer into ``out_dir``; return the verification results."""
     # Eager attention exports as plain MatMul/Softmax, which ONNX Runtime fuses into Attention.
@@ -147,7 +146,7 @@ def export(
             # into a saturating int16, which full 8-bit weights overflow (an all-mpnet-base-v2
             # export flipped every probe label on an AVX2 EPYC). The file runs on any CPU.
             reduce_range=True,
-            nodes_to_exclude=_float_in_int8(fp32),
+            nodes_to_exclude=_float_in_int8(optimized.model),
             # Fused ops (Attention, SkipLayerNorm) defeat shape inference; their outputs are float.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
