@@ -27,11 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerting import backtest
 from alerting.auth import KeyRing, Role, digest
+from alerting.exceptions import AlertingError
 from alerting.store import AlertStore
 from alerting.thresholds import ThresholdError, ThresholdStore
 from streaming import keys
-from streaming.exceptions import UndertowError
-from streaming.replay import parse_duration
+from streaming.durations import parse_duration
+from streaming.exceptions import StreamingError
 from streaming.trends import parse_scope, trend
 from streaming.window_store import WindowStore
 
@@ -165,7 +166,7 @@ def list_alerts(  # noqa: PLR0917 (FastAPI query parameters)
     start = _since(since) if since else None
     try:
         wanted = parse_scope(scope) if scope else None
-    except UndertowError as exc:
+    except StreamingError as exc:
         raise _unprocessable(["query", "scope"], str(exc)) from exc
     found = [
         a
@@ -218,7 +219,7 @@ def trends(
     """Sentiment counts of a scope over a window ending now, with the per-bucket series."""
     try:
         name = parse_scope(scope)
-    except UndertowError as exc:
+    except StreamingError as exc:
         raise _unprocessable(["query", "scope"], str(exc)) from exc
     seconds = _duration(window, "window")
     if seconds.total_seconds() > services.retention_s:
@@ -281,7 +282,7 @@ def run_backtest(body: BacktestRequest, services: Svc, _: Operator) -> dict[str,
 async def _count(request: Request, call_next: Callable[[Request], Any]) -> Response:
     try:
         response: Response = await call_next(request)
-    except (redis.RedisError, UndertowError) as exc:
+    except (redis.RedisError, StreamingError, AlertingError) as exc:
         log.warning("request failed: %s", type(exc).__name__)
         response = JSONResponse({"detail": "a backing service is unavailable"}, status_code=503)
     route = request.scope.get("route")
@@ -372,7 +373,7 @@ def create_app(services: Services) -> FastAPI:
 def _duration(text: str, field: str) -> timedelta:
     try:
         return parse_duration(text)
-    except UndertowError as exc:
+    except StreamingError as exc:
         raise _unprocessable(["query", field], str(exc)) from exc
 
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from streaming.exceptions import ConfigError
+from alerting.exceptions import ConfigError
 
 Role = Literal["analyst", "operator"]
 ROLES: tuple[Role, ...] = ("analyst", "operator")

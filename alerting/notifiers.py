@@ -21,8 +21,8 @@ from kafka import KafkaProducer
 
 from alerting.lifecycle import Event
 from alerting.records import Alert
+from alerting.settings import WebhookSettings
 from streaming import keys
-from streaming.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
 DELIVERIES_KEPT = 1000

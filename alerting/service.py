@@ -14,6 +14,7 @@ from alerting.api import Services, create_app
 from alerting.auth import KeyRing
 from alerting.evaluator import Evaluator
 from alerting.evidence import EvidenceFinder
+from alerting.exceptions import ConfigError
 from alerting.notifiers import (
     Dispatcher,
     ElasticsearchNotifier,
@@ -22,12 +23,11 @@ from alerting.notifiers import (
     Notifier,
     WebhookNotifier,
 )
+from alerting.settings import AlertingConfig
 from alerting.store import AlertStore
 from alerting.thresholds import ThresholdStore
 from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client, redis_kwargs
-from streaming.exceptions import ConfigError
 from streaming.indices import alerts_index, docs_pattern
-from streaming.settings import Settings
 from streaming.window_store import RedisWindowStore
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Alerting:
     producer: KafkaProducer | None
 
 
-def build(settings: Settings, *, with_kafka: bool = True) -> Alerting:
+def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
     """Build the stores, notifiers, evaluator and API services from the settings."""
     keyring = KeyRing.load(keys_file=settings.alerting.api_keys_file)
     if len(keyring) == 0:
@@ -97,7 +97,7 @@ def build(settings: Settings, *, with_kafka: bool = True) -> Alerting:
     return Alerting(services, evaluator, producer)
 
 
-def serve(settings: Settings, *, evaluate: bool = True, log_level: str = "warning") -> None:
+def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "warning") -> None:
     """Run the API (and the evaluator in a thread) until interrupted."""
     built = build(settings)
     app = create_app(built.services)

@@ -1,15 +1,17 @@
 """Errors raised by the models package."""
 
-from streaming.exceptions import UndertowError
+
+class ModelsError(Exception):
+    """Base of the errors the models package reports to a user with a clear message."""
 
 
-class ModelError(UndertowError):
+class ModelError(ModelsError):
     """A model directory, registry entry or export is missing or inconsistent."""
 
 
-class DataError(UndertowError):
+class DataError(ModelsError):
     """A labelled data file cannot be used (missing column, unknown label, empty)."""
 
 
-class GateError(UndertowError):
+class GateError(ModelsError):
     """A candidate version did not pass the promotion gate."""

@@ -13,7 +13,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from streaming.clients import elasticsearch_client, kafka_python_kwargs
 from streaming.exceptions import BootstrapError
 from streaming.indices import index_templates
-from streaming.settings import Settings
+from streaming.settings import PipelineConfig
 from streaming.topics import all_topics
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def _await_group_coordinator(admin: KafkaAdminClient, timeout_s: float = 60.0) -
             time.sleep(0.5)
 
 
-def ensure_topics(settings: Settings) -> list[str]:
+def ensure_topics(settings: PipelineConfig) -> list[str]:
     """Create missing topics with the configured partitions; return the names created."""
     kafka = settings.kafka
     try:
@@ -68,7 +68,7 @@ def ensure_topics(settings: Settings) -> list[str]:
         admin.close()
 
 
-def ensure_index_templates(settings: Settings) -> list[str]:
+def ensure_index_templates(settings: PipelineConfig) -> list[str]:
     """Write the index templates (idempotent: same body, same result); return their names."""
     es = elasticsearch_client(settings.elasticsearch)
     templates = index_templates(settings.elasticsearch.index_prefix)
@@ -82,7 +82,7 @@ def ensure_index_templates(settings: Settings) -> list[str]:
         es.close()
 
 
-def bootstrap(settings: Settings) -> BootstrapReport:
+def bootstrap(settings: PipelineConfig) -> BootstrapReport:
     """Ensure topics and index templates; safe to call on every start."""
     report = BootstrapReport(ensure_topics(settings), ensure_index_templates(settings))
     log.info("bootstrap done", extra={"topics_created": report.topics_created})

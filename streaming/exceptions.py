@@ -1,19 +1,15 @@
 """Errors raised by the streaming package."""
 
 
-class UndertowError(Exception):
-    """Base of every error undertow reports to a user with a clear message."""
+class StreamingError(Exception):
+    """Base of the errors the pipeline reports to a user with a clear message."""
 
 
-class ConfigError(UndertowError):
-    """The configuration (file or environment) is invalid; the message names the key."""
-
-
-class BootstrapError(UndertowError):
+class BootstrapError(StreamingError):
     """Topics or index templates could not be created."""
 
 
-class DecodeError(UndertowError):
+class DecodeError(StreamingError):
     """An input message that cannot become a RawDoc; it goes to the dead-letter topic."""
 
     def __init__(self, reason: str, detail: str) -> None:
@@ -22,11 +18,11 @@ class DecodeError(UndertowError):
         self.detail = detail
 
 
-class ScoreError(UndertowError):
+class ScoreError(StreamingError):
     """A batch could not be delivered in order (an earlier one failed); it is consumed again."""
 
 
-class SinkError(UndertowError):
+class SinkError(StreamingError):
     """A sink refused documents for a reason retrying will not fix (e.g. a mapping conflict)."""
 
 

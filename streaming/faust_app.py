@@ -21,7 +21,7 @@ from faust.types import EventT, StreamT
 
 from streaming.batching import MicroBatcher
 from streaming.messages import Envelope, OutMessage
-from streaming.settings import KafkaSettings, Settings
+from streaming.settings import KafkaSettings, PipelineConfig
 from streaming.topics import consumer_group
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def credentials(kafka: KafkaSettings) -> Any:
     return faust.SSLCredentials(context)
 
 
-def make_app(settings: Settings, role: str) -> faust.App:
+def make_app(settings: PipelineConfig, role: str) -> faust.App:
     """A Faust app for one role, configured from the settings (no global app, no discovery)."""
     kafka, streaming = settings.kafka, settings.streaming
     session = streaming.session_timeout_s

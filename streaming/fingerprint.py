@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from models.textprep import LINK
+from models.serving.textprep import LINK
 
 _NON_WORD = re.compile(r"[^\w$]+")
 

@@ -10,13 +10,13 @@ from kafka.admin import OffsetSpec
 from kafka.errors import KafkaError
 
 from streaming.clients import kafka_python_kwargs
-from streaming.settings import Settings
+from streaming.settings import PipelineConfig
 from streaming.topics import consumer_group, input_topics
 
 log = logging.getLogger(__name__)
 
 
-def role_topics(settings: Settings) -> dict[str, list[str]]:
+def role_topics(settings: PipelineConfig) -> dict[str, list[str]]:
     """Consumer group → the topics it consumes."""
     st, topics = settings.streaming, settings.kafka.topics
     return {
@@ -26,7 +26,7 @@ def role_topics(settings: Settings) -> dict[str, list[str]]:
 
 
 def partition_lag(
-    settings: Settings, groups: Collection[str] | None = None
+    settings: PipelineConfig, groups: Collection[str] | None = None
 ) -> dict[str, dict[TopicPartition, int] | None]:
     """Messages produced but not yet committed, per consumer group and partition (a group that
     never committed lags by everything in its topics; None while Kafka cannot say, e.g. before
@@ -60,7 +60,7 @@ def _group_lag(
     return out
 
 
-def lag(settings: Settings) -> dict[str, int | None]:
+def lag(settings: PipelineConfig) -> dict[str, int | None]:
     """Messages produced but not yet committed, per consumer group (see partition_lag)."""
     return {
         group: None if parts is None else sum(parts.values())
@@ -68,7 +68,7 @@ def lag(settings: Settings) -> dict[str, int | None]:
     }
 
 
-def scrape_lag(settings: Settings, group: str) -> dict[tuple[str, int], int] | None:
+def scrape_lag(settings: PipelineConfig, group: str) -> dict[tuple[str, int], int] | None:
     """One group's lag per (topic, partition) for a metrics scrape; None if Kafka cannot say."""
     try:
         parts = partition_lag(settings, [group]).get(group)

@@ -15,15 +15,14 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from streaming.clients import kafka_python_kwargs
-from streaming.exceptions import UndertowError
+from streaming.exceptions import StreamingError
 from streaming.settings import RAW_FIELDS, KafkaSettings
 
 # CSV columns that mean something to undertow; the rest (e.g. a dataset's label) are left out.
 _KEEP = set(RAW_FIELDS)
-MAX_DURATION_S = 366 * 86400
 
 
-class ReplayError(UndertowError):
+class ReplayError(StreamingError):
     """The file cannot be replayed (unreadable, not JSONL/CSV, no text column)."""
 
 
@@ -76,18 +75,6 @@ def spread_times(count: int, spread: timedelta, now: datetime) -> list[datetime]
         return []
     step = spread / count
     return [now - spread + step * (i + 1) for i in range(count)]
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``15m``, ``2h``, ``7d`` → timedelta (a clear error otherwise)."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    value, unit = text[:-1], text[-1:].lower()
-    if unit not in units or not value.isdigit() or int(value) <= 0 or len(value) > 9:
-        raise ReplayError(f"duration {text!r}: use a positive number with s, m, h or d (e.g. 15m)")
-    seconds = int(value) * units[unit]
-    if seconds > MAX_DURATION_S:
-        raise ReplayError(f"duration {text!r} is longer than a year")
-    return timedelta(seconds=seconds)
 
 
 def replay(

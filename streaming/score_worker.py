@@ -25,8 +25,8 @@ from typing import Protocol
 import orjson
 import redis
 
-from models.scorer import Score
-from models.tickers import merge_tickers
+from models.serving.scorer import Score
+from models.serving.tickers import merge_tickers
 from streaming.backoff import until_done
 from streaming.decode import DecodeLimits, InputSpec, decode
 from streaming.dedupe import Deduper

@@ -1,26 +1,17 @@
-"""The one frozen settings object: YAML file + ``UNDERTOW_*`` environment, validated at start.
+"""The pipeline's sections of the settings: Kafka, Elasticsearch, Redis, the workers.
 
-Environment variables override the file; nested keys use ``__``, e.g.
-``UNDERTOW_STACK__KAFKA_PORT=19092`` or ``UNDERTOW_KAFKA__SASL_PASSWORD=...``.
+The root settings object (``undertow.settings``) composes these with the other subsystems'.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, Protocol
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from streaming.exceptions import ConfigError
+from models.settings import ModelSettings
 
-CONFIG_ENV = "UNDERTOW_CONFIG"
 RAW_FIELDS = (
     "id", "text", "title", "source", "source_name", "published_at", "url", "author", "lang",
     "tickers",
@@ -151,170 +142,16 @@ class StreamingSettings(_Section):
     data_dir: Path = Path(".undertow/faust")
 
 
-class WebhookSettings(_Section):
-    """A webhook the alerts are posted to (generic JSON, or Slack's incoming-webhook format)."""
+class PipelineConfig(Protocol):
+    """The sections the workers read (the root settings object has them all)."""
 
-    url: str = Field(pattern=r"^https?://")
-    kind: Literal["generic", "slack"] = "generic"
-    timeout_s: float = Field(default=5.0, gt=0)
-
-
-class AlertingSettings(_Section):
-    """The evaluator, the notifiers and the HTTP API (``undertow alerting serve``)."""
-
-    host: str = LOOPBACK
-    port: int = Field(default=8000, ge=1, le=65535)
-    tick_s: float = Field(default=5.0, gt=0, le=3600)
-    examples: int = Field(default=5, ge=0, le=50)
-    kibana_url: str = "http://127.0.0.1:5601"
-    webhooks: list[WebhookSettings] = []
-    webhook_attempts: int = Field(default=3, ge=1, le=20)
-    # A file of "role:sha256-hex-of-key" lines, used with (or instead of) UNDERTOW_API_KEYS.
-    api_keys_file: Path | None = None
-
-
-class ModelSettings(_Section):
-    """Which model scores documents, and how (see models.Scorer)."""
-
-    registry_dir: Path = Path(".undertow/registry")
-    # The version shipped in the repository is current until another one is promoted.
-    use_shipped: bool = True
-    # A version directory to use instead of the registry's current version.
-    model_dir: Path | None = None
-    variant: Literal["auto", "int8", "fp16", "fp32"] = "auto"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    # Intra-op threads of ONNX Runtime; None = the cores this process may run on.
-    threads: int | None = Field(default=None, ge=1, le=256)
-    # Let those threads spin-wait for work: faster for a lone batch on an idle machine, but a
-    # stream's gaps between batches are then spent spinning on the cores the rest needs.
-    spin_threads: bool = False
-    max_batch: int = Field(default=64, ge=1, le=4096)
-    # Padded tokens per inference batch (rows x longest row); None = by device (models.scorer:
-    # 512 on CPU, measured best on 2 cores; 16384 on a GPU).
-    batch_tokens: int | None = Field(default=None, ge=8)
-    max_length: int = Field(default=128, ge=8, le=512)
-    # Replace links by one stand-in word; None = as the model's card says it was trained.
-    normalise_links: bool | None = None
-    # How often running workers look for a newly promoted version (0 = never switch).
-    hotswap_poll_s: float = Field(default=5.0, ge=0)
-
-
-class StackSettings(_Section):
-    """The local, Docker-free stack started by ``undertow stack up``."""
-
-    home: Path = Path(".undertow")
-    # Downloaded distributions; defaults to <home>/cache. Share one between checkouts.
-    cache_dir: Path | None = None
-    java_home: Path | None = None
-    start_timeout_s: float = Field(default=240.0, gt=0)
-    kafka_version: str = "4.1.1"
-    kafka_port: int = Field(default=9092, ge=1, le=65535)
-    kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
-    kafka_heap: str = Field(default="512m", pattern=r"^\d+[kmgKMG]$")
-    elasticsearch_version: str = Field(default="8.19.4", pattern=r"^8\.\d+\.\d+$")
-    elasticsearch_port: int = Field(default=9200, ge=1, le=65535)
-    elasticsearch_transport_port: int = Field(default=9300, ge=1, le=65535)
-    elasticsearch_heap: str = Field(default="512m", pattern=r"^\d+[kmgKMG]$")
-    elasticsearch_user: str = "undertow-es"
-    redis_port: int = Field(default=6379, ge=1, le=65535)
-
-    @model_validator(mode="after")
-    def _distinct_ports(self) -> StackSettings:
-        ports = [
-            self.kafka_port,
-            self.kafka_controller_port,
-            self.elasticsearch_port,
-            self.elasticsearch_transport_port,
-            self.redis_port,
-        ]
-        if len(set(ports)) != len(ports):
-            raise ValueError(f"stack ports must be distinct, got {ports}")
-        return self
-
-
-class Settings(BaseSettings):
-    """Everything undertow reads from configuration, built once at the entry point."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="UNDERTOW_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        frozen=True,
-    )
-
-    kafka: KafkaSettings = KafkaSettings()
-    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
-    redis: RedisSettings = RedisSettings()
-    models: ModelSettings = ModelSettings()
-    streaming: StreamingSettings = StreamingSettings()
-    alerting: AlertingSettings = AlertingSettings()
-    stack: StackSettings = StackSettings()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _clients_follow_stack_ports(cls, data: Any) -> Any:
-        """Client addresses default to the local stack's ports when only the ports are set."""
-        if not isinstance(data, dict):
-            return data
-        stack = data.get("stack") or {}
-        if not isinstance(stack, dict):
-            return data
-        defaults = {
-            ("kafka", "bootstrap_servers", "kafka_port"): "{host}:{port}",
-            ("redis", "url", "redis_port"): "redis://{host}:{port}/0",
-        }
-        for (section, key, port_key), pattern in defaults.items():
-            sect = data.setdefault(section, {})
-            if isinstance(sect, dict) and key not in sect and port_key in stack:
-                sect[key] = pattern.format(host=LOOPBACK, port=stack[port_key])
-        es = data.setdefault("elasticsearch", {})
-        if isinstance(es, dict) and "hosts" not in es and "elasticsearch_port" in stack:
-            es["hosts"] = [f"http://{LOOPBACK}:{stack['elasticsearch_port']}"]
-        return data
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The YAML file arrives as init kwargs (see load_settings); the environment wins over it.
-        return (env_settings, init_settings)
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    return data
-
-
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        lines.append(f"{key}: {err['msg']}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
-
-
-def load_settings(path: Path | None = None) -> Settings:
-    """Build the settings from ``path`` (or ``$UNDERTOW_CONFIG``) and the environment."""
-    if path is None and os.environ.get(CONFIG_ENV):
-        path = Path(os.environ[CONFIG_ENV])
-    data = _read_yaml(path) if path is not None else {}
-    try:
-        return Settings(**data)
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from exc
+    @property
+    def kafka(self) -> KafkaSettings: ...
+    @property
+    def elasticsearch(self) -> ElasticsearchSettings: ...
+    @property
+    def redis(self) -> RedisSettings: ...
+    @property
+    def models(self) -> ModelSettings: ...
+    @property
+    def streaming(self) -> StreamingSettings: ...

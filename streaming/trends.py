@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from streaming import keys
-from streaming.exceptions import UndertowError
+from streaming.exceptions import StreamingError
 from streaming.window_store import WindowStore
 
 
-class ScopeError(UndertowError):
+class ScopeError(StreamingError):
     """A scope that is not all, topic:X, ticker:X or source:X."""
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import faust
 
-from models.hotswap import SwappingScorer
-from models.runtime import live_scorer
+from models.serving.hotswap import SwappingScorer
+from models.serving.runtime import live_scorer
 from streaming.bootstrap import bootstrap
 from streaming.clients import elasticsearch_client, redis_client
 from streaming.decode import DecodeLimits, InputSpec
@@ -21,7 +21,7 @@ from streaming.faust_app import FaustProducer, attach, make_app
 from streaming.lag import scrape_lag
 from streaming.metrics import TimedScorer, WorkerMetrics
 from streaming.score_worker import ScoreCounters, ScoreWorker
-from streaming.settings import Settings
+from streaming.settings import PipelineConfig
 from streaming.sink_worker import SinkCounters, SinkWorker
 from streaming.topics import consumer_group, inputs
 from streaming.window_store import RedisWindowStore
@@ -59,7 +59,7 @@ class _Reporter:
             log.info("%s worker: %s", self.role, counters)
 
 
-def _metrics(settings: Settings, role: str) -> WorkerMetrics:
+def _metrics(settings: PipelineConfig, role: str) -> WorkerMetrics:
     """The role's metrics, served if configured, with its consumer group's lag."""
     metrics = WorkerMetrics(role)
     if metrics.serve(settings.streaming.metrics_port) is not None:
@@ -68,7 +68,7 @@ def _metrics(settings: Settings, role: str) -> WorkerMetrics:
     return metrics
 
 
-def score_role(settings: Settings) -> Role:
+def score_role(settings: PipelineConfig) -> Role:
     """Input topics → decode/DLQ → dedupe → micro-batched scoring → the scored topic."""
     app = make_app(settings, "score")
     st, topics = settings.streaming, settings.kafka.topics
@@ -102,7 +102,7 @@ def score_role(settings: Settings) -> Role:
     return role
 
 
-def sink_role(settings: Settings) -> Role:
+def sink_role(settings: PipelineConfig) -> Role:
     """The scored topic → Redis windows + Elasticsearch, acked after both."""
     app = make_app(settings, "sink")
     st, topics = settings.streaming, settings.kafka.topics
@@ -132,10 +132,10 @@ def sink_role(settings: Settings) -> Role:
     return Role("sink", app, [redis.close, es.close])
 
 
-BUILDERS: dict[str, Callable[[Settings], Role]] = {"score": score_role, "sink": sink_role}
+BUILDERS: dict[str, Callable[[PipelineConfig], Role]] = {"score": score_role, "sink": sink_role}
 
 
-def run_role(settings: Settings, name: str, log_level: str = "WARNING") -> int:
+def run_role(settings: PipelineConfig, name: str, log_level: str = "WARNING") -> int:
     """Run one role in this process until SIGINT/SIGTERM; return the exit code."""
     bootstrap(settings)
     settings.streaming.data_dir.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import orjson
 
-from models.registry import SHIPPED_DIR, Registry
-from models.scorer import Scorer
+from models.serving.registry import SHIPPED_DIR, Registry
+from models.serving.scorer import Scorer
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

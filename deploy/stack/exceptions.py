@@ -1,9 +1,7 @@
 """Errors of the local stack; each message tells the user what to do."""
 
-from streaming.exceptions import UndertowError
 
-
-class StackError(UndertowError):
+class StackError(Exception):
     """A stack command could not do what it was asked."""
 
 

@@ -14,7 +14,7 @@ from deploy.stack.exceptions import PortInUseError, StackError
 from deploy.stack.kafka import KafkaService
 from deploy.stack.redis import RedisService
 from deploy.stack.service import Service
-from streaming.settings import StackSettings
+from deploy.stack.settings import StackSettings
 
 SERVICES: dict[str, type[Service]] = {
     "kafka": KafkaService,

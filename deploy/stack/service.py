@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.stack.process import RunAs
-from streaming.settings import StackSettings
+from deploy.stack.settings import StackSettings
 
 
 @dataclass(frozen=True)

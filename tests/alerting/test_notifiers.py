@@ -13,7 +13,7 @@ import pytest
 
 from alerting.notifiers import WebhookNotifier
 from alerting.records import Alert, Example, Scope
-from streaming.settings import WebhookSettings
+from alerting.settings import WebhookSettings
 
 
 class Receiver(BaseHTTPRequestHandler):

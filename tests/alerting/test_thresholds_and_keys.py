@@ -8,8 +8,8 @@ import pytest
 
 from alerting.auth import KeyRing, digest
 from alerting.backtest import with_values
+from alerting.exceptions import ConfigError
 from alerting.thresholds import ThresholdError, apply_change, initial_set
-from streaming.exceptions import ConfigError
 
 
 def test_the_defaults_file_gives_version_1_for_every_kind() -> None:

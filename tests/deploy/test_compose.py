@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streaming.settings import Settings
+from undertow.settings import Settings
 
 COMPOSE = Path(__file__).resolve().parents[2] / "deploy" / "docker-compose.yml"
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from streaming.settings import Settings
 from streaming.topics import input_topics
 from streaming.workers import ROLES
+from undertow.settings import Settings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 

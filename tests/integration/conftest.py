@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from streaming.settings import Settings, load_settings
+from undertow.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from tests.integration.pipeline import Pipeline
@@ -28,7 +28,7 @@ def undertow(
 ) -> subprocess.CompletedProcess[str]:
     """Run the project's own command line, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "streaming.cli", *args],
+        [sys.executable, "-m", "undertow.cli", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -87,7 +87,7 @@ def server(alerting_pipeline: Pipeline) -> Iterator[tuple[str, Pipeline]]:
         [
             sys.executable,
             "-m",
-            "streaming.cli",
+            "undertow.cli",
             "--config",
             str(alerting_pipeline.config),
             "--log-level",

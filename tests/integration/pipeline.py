@@ -23,8 +23,8 @@ from streaming.bootstrap import bootstrap
 from streaming.clients import elasticsearch_client, kafka_python_kwargs
 from streaming.indices import docs_pattern
 from streaming.lag import lag
-from streaming.settings import Settings, load_settings
 from tests.integration.conftest import ROOT, undertow
+from undertow.settings import Settings, load_settings
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -86,7 +86,7 @@ class Pipeline:
         cmd = [
             sys.executable,
             "-m",
-            "streaming.cli",
+            "undertow.cli",
             "--config",
             str(self.config),
             "--log-level",

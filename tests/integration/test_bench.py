@@ -8,8 +8,8 @@ import orjson
 from kafka import KafkaAdminClient
 
 from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client
-from streaming.settings import Settings
 from tests.integration.conftest import undertow
+from undertow.settings import Settings
 
 
 def _leftovers(settings: Settings) -> list[str]:
@@ -68,6 +68,6 @@ def test_bench_measures_model_pipeline_latency_and_naive_peer_then_cleans_up(
     assert "end to end" in done.stderr  # the human-readable table
     assert set(_leftovers(stack)) == before  # everything the bench created is gone
     left = subprocess.run(
-        ["pgrep", "-f", "streaming.cli.*worker --role"], capture_output=True, text=True, check=False
+        ["pgrep", "-f", "undertow.cli.*worker --role"], capture_output=True, text=True, check=False
     )
     assert left.stdout == ""

@@ -6,8 +6,8 @@ import subprocess
 
 import orjson
 
-from streaming.settings import Settings
 from tests.integration.conftest import undertow
+from undertow.settings import Settings
 
 
 def test_demo_scores_the_feed_alerts_on_the_burst_and_stops_its_processes(stack: Settings) -> None:
@@ -25,7 +25,7 @@ def test_demo_scores_the_feed_alerts_on_the_burst_and_stops_its_processes(stack:
     assert fired == {"ticker:ACME", "topic:Energy | Oil"}, final["alerts"]
     assert all(a["examples"] for a in final["alerts"] if a["state"] == "firing")
     left = subprocess.run(
-        ["pgrep", "-f", "streaming.cli.* (worker --role|alerting serve)"],
+        ["pgrep", "-f", "undertow.cli.* (worker --role|alerting serve)"],
         capture_output=True,
         text=True,
         check=False,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from streaming.clients import elasticsearch_client
 from streaming.es_sink import ElasticsearchSink
 from streaming.indices import docs_index
-from streaming.settings import Settings
 from tests.streaming.factories import scored
+from undertow.settings import Settings
 
 
 def test_bulk_index_is_idempotent_and_searchable(stack: Settings) -> None:

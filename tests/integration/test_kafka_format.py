@@ -8,7 +8,7 @@ import pytest
 
 from deploy.stack import kafka
 from deploy.stack.kafka import KafkaService
-from streaming.settings import StackSettings
+from deploy.stack.settings import StackSettings
 from tests.integration.conftest import ROOT
 
 

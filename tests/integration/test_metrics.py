@@ -9,10 +9,10 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from streaming.lag import partition_lag
-from streaming.settings import Settings
 from streaming.topics import consumer_group
 from tests.integration.pipeline import Pipeline, wait_for
 from tests.integration.test_pipeline import valid_docs
+from undertow.settings import Settings
 
 
 def _free_pair() -> int:

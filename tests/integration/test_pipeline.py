@@ -13,12 +13,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from models.registry import SHIPPED_DIR
+from models.serving.registry import SHIPPED_DIR
 from streaming.replay import read_documents
-from streaming.settings import Settings
 from tests.integration.conftest import undertow
 from tests.integration.pipeline import Pipeline, fixture_texts, wait_for
 from tests.models.tiny import build
+from undertow.settings import Settings
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client
 from streaming.indices import DOCS_INDEX
-from streaming.settings import Settings
 from streaming.topics import all_topics
 from tests.integration.conftest import undertow
+from undertow.settings import Settings
 
 
 def test_status_json_reports_all_three_healthy(stack: Settings) -> None:

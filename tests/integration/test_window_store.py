@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from streaming.clients import redis_client
-from streaming.settings import Settings
 from streaming.window_store import RedisWindowStore
 from tests.streaming.window_contract import check_contract
+from undertow.settings import Settings
 
 
 def test_redis_store_meets_the_contract(stack: Settings) -> None:

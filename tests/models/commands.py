@@ -16,6 +16,6 @@ def undertow_with_registry(
     env["UNDERTOW_MODELS__REGISTRY_DIR"] = str(registry)
     env["UNDERTOW_MODELS__USE_SHIPPED"] = "false"
     return subprocess.run(
-        [sys.executable, "-m", "streaming.cli", *args],
+        [sys.executable, "-m", "undertow.cli", *args],
         capture_output=True, text=True, env=env, timeout=timeout, check=False,
     )  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModel, BertConfig, DistilBertConfig, PretrainedConfig
 
-from models.provenance import default_base
+from models.serving.provenance import default_base
 
 TOKENIZER_FILES = (
     "tokenizer.json",

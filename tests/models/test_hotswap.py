@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from models.hotswap import SwappingScorer
-from models.registry import Registry
-from models.scorer import Scorer
+from models.serving.hotswap import SwappingScorer
+from models.serving.registry import Registry
+from models.serving.scorer import Scorer
 
 
 def test_promotion_switches_between_batches_without_losing_any(registry_dir: Path) -> None:

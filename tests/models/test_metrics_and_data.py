@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from models.datasets import read_csv, read_labelled
 from models.exceptions import DataError
-from models.labels import SENTIMENT_LABELS
-from models.metrics import report
+from models.serving.labels import SENTIMENT_LABELS
+from models.training.datasets import read_csv, read_labelled
+from models.training.metrics import report
 
 
 def test_report_matches_hand_computed_figures() -> None:

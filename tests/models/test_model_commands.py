@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from models.datasets import read_labelled
-from models.labels import SENTIMENT_LABELS
+from models.serving.labels import SENTIMENT_LABELS
+from models.training.datasets import read_labelled
 from tests.models.commands import undertow_with_registry as _run
 
 ROWS = [

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from models.exceptions import ModelError
-from models.registry import SHIPPED_DIR, Registry
+from models.serving.registry import SHIPPED_DIR, Registry
 from tests.models.tiny import build
 
 

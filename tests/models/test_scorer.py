@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 
 from models.exceptions import ModelError
-from models.scorer import CPU, CUDA, Scorer
+from models.serving.scorer import CPU, CUDA, Scorer
 from tests.models.tiny import build
 
 TEXTS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.tickers import cashtags, merge_tickers
+from models.serving.tickers import cashtags, merge_tickers
 
 
 @pytest.mark.parametrize(

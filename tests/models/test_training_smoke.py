@@ -12,11 +12,11 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from models.datasets import read_labelled
-from models.labels import SENTIMENT_LABELS
-from models.network import TwoHeadClassifier
-from models.provenance import default_base
-from models.training import TrainConfig, _collate, _dev_sets, _encode, _evaluate
+from models.serving.labels import SENTIMENT_LABELS
+from models.serving.provenance import default_base
+from models.training.datasets import read_labelled
+from models.training.network import TwoHeadClassifier
+from models.training.training import TrainConfig, _collate, _dev_sets, _encode, _evaluate
 from tests.models.commands import undertow_with_registry as _run
 from tests.models.encoders import random_encoder
 

@@ -17,8 +17,8 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
 from tokenizers.models import WordLevel
 
-from models.labels import SENTIMENT_LABELS, TOPIC_LABELS
-from models.variants import INPUTS, OUTPUTS, VARIANT_FILES
+from models.serving.labels import SENTIMENT_LABELS, TOPIC_LABELS
+from models.serving.variants import INPUTS, OUTPUTS, VARIANT_FILES
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
 SENTIMENT_WORDS = {

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from models.registry import SHIPPED_DIR
-from streaming.settings import Settings
+from models.serving.registry import SHIPPED_DIR
 from tests.integration.conftest import undertow
 from tests.integration.pipeline import Pipeline, wait_for
 from tests.integration.test_pipeline import valid_docs
 from tests.models.tiny import build
+from undertow.settings import Settings
 
 
 @pytest.fixture

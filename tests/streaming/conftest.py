@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.scorer import Scorer
+from models.serving.scorer import Scorer
 from tests.models.tiny import build
 
 

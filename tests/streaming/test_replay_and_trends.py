@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streaming.replay import ReplayError, parse_duration, read_documents, spread_times
+from streaming.replay import ReplayError, read_documents, spread_times
 from streaming.trends import ScopeError, parse_scope, trend
 from streaming.window_store import Countable, MemoryWindowStore
 from tests.streaming.factories import scored
@@ -45,19 +45,6 @@ def test_spread_times_cover_the_interval_evenly_oldest_first() -> None:
     now = datetime(2026, 1, 1, 12, tzinfo=UTC)
     times = spread_times(4, timedelta(hours=2), now)
     assert times == [now - timedelta(minutes=m) for m in (90, 60, 30, 0)]
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("7d", 604800)]
-)
-def test_durations(text: str, seconds: int) -> None:
-    assert parse_duration(text).total_seconds() == seconds
-
-
-@pytest.mark.parametrize("text", ["15", "m", "-5m", "1.5h", "3w", ""])
-def test_bad_durations_say_how_to_write_one(text: str) -> None:
-    with pytest.raises(ReplayError, match="15m"):
-        parse_duration(text)
 
 
 def test_scopes() -> None:

@@ -12,7 +12,7 @@ from functools import partial
 import orjson
 import pytest
 
-from models.scorer import Score, Scorer
+from models.serving.scorer import Score, Scorer
 from streaming.decode import InputSpec
 from streaming.dedupe import MemoryDeduper
 from streaming.dlq import headers_of

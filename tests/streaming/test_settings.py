@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from streaming.clients import elasticsearch_kwargs, kafka_python_kwargs, redis_kwargs
-from streaming.exceptions import ConfigError
-from streaming.settings import load_settings
 from streaming.topics import all_topics
+from undertow.exceptions import ConfigError
+from undertow.settings import load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -15,18 +15,18 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from models.benchmark import load_corpus
-from models.benchmark import model_only as run_model_only
-from models.evaluation import evaluate as run_eval
-from models.evaluation import gate, task_of, write_soft_labels
 from models.exceptions import DataError, GateError, ModelError
-from models.progress import TrainProgress
-from models.provenance import code_version, utc_now
-from models.registry import Registry
-from models.runtime import registry_for, scorer_for
-from models.scorer import Scorer
-from models.variants import VARIANT_FILES
-from streaming.context import app_context
+from models.serving.benchmark import load_corpus
+from models.serving.benchmark import model_only as run_model_only
+from models.serving.provenance import code_version, utc_now
+from models.serving.registry import Registry
+from models.serving.runtime import registry_for, scorer_for
+from models.serving.scorer import Scorer
+from models.serving.variants import VARIANT_FILES
+from models.training.evaluation import evaluate as run_eval
+from models.training.evaluation import gate, task_of, write_soft_labels
+from models.training.progress import TrainProgress
+from undertow.context import app_context
 
 app = typer.Typer(no_args_is_help=True)
 M = TypeVar("M", bound=BaseModel)
@@ -142,9 +142,9 @@ def train(
 ) -> None:
     """Fine-tune one encoder with a sentiment head and a topic head; export into the registry."""
     # torch comes with the `train` extra only: import it when training is asked for.
-    from models.publish import publish  # noqa: PLC0415
-    from models.training import TrainConfig, base_name  # noqa: PLC0415
-    from models.training import train as run_training  # noqa: PLC0415
+    from models.training.publish import publish  # noqa: PLC0415
+    from models.training.training import TrainConfig, base_name  # noqa: PLC0415
+    from models.training.training import train as run_training  # noqa: PLC0415
 
     data = data_dir or default_data_dir()
     config = _validated(
@@ -207,7 +207,7 @@ def export_cmd(
             param_hint="--variant",
         )
     chosen = tuple(v for v in VARIANT_FILES if not variant or v in variant)
-    from models.publish import publish  # noqa: PLC0415 (torch, `train` extra)
+    from models.training.publish import publish  # noqa: PLC0415 (torch, `train` extra)
 
     target, model_card = publish(checkpoint, _registry(ctx), version, _command_line(), chosen)
     if as_json:
@@ -385,7 +385,7 @@ def bench(
             f"({result['variant']}, batch {result['batch']}, {result['threads']} threads)"
         )
     else:
-        from streaming.bench import run_bench  # noqa: PLC0415 (not needed by --model-only)
+        from undertow.bench import run_bench  # noqa: PLC0415 (not needed by --model-only)
 
         context = app_context(ctx)
         result = run_bench(

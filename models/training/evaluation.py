@@ -6,10 +6,10 @@ import csv
 from pathlib import Path
 from typing import Any, Literal
 
-from models.datasets import SOFT_PREFIX, read_csv, soft_columns, unknown_label
 from models.exceptions import DataError
-from models.metrics import report
-from models.scorer import Scorer
+from models.serving.scorer import Scorer
+from models.training.datasets import SOFT_PREFIX, read_csv, soft_columns, unknown_label
+from models.training.metrics import report
 
 Task = Literal["sentiment", "topic"]
 # What the gate compares per task: macro-F1 for the imbalanced 3-class sentiment, accuracy for

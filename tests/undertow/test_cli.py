@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import typer
 
-from streaming.cli import app
+from undertow.cli import app
 
 
 def _command_paths(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -30,7 +30,7 @@ COMMANDS = _command_paths(typer.main.get_command(app))
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streaming.cli", *args],
+        [sys.executable, "-m", "undertow.cli", *args],
         capture_output=True,
         text=True,
         env=env,

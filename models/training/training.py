@@ -21,12 +21,12 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from transformers import AutoTokenizer, get_scheduler
 
-from models.datasets import Labelled, read_labelled, sha256
-from models.labels import SENTIMENT_LABELS, TASKS, TOPIC_LABELS
-from models.metrics import report
-from models.network import CHECKPOINT_META, TwoHeadClassifier
-from models.provenance import code_version, default_base, utc_now
-from models.textprep import normalise_links
+from models.serving.labels import SENTIMENT_LABELS, TASKS, TOPIC_LABELS
+from models.serving.provenance import code_version, default_base, utc_now
+from models.serving.textprep import normalise_links
+from models.training.datasets import Labelled, read_labelled, sha256
+from models.training.metrics import report
+from models.training.network import CHECKPOINT_META, TwoHeadClassifier
 
 log = logging.getLogger(__name__)
 

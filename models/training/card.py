@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from models.registry import CARD_JSON
+from models.serving.registry import CARD_JSON
 
 LICENCES = {
     "financial_phrasebank": "CC BY-NC-SA 3.0 (non-commercial)",

@@ -14,13 +14,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from streaming.clients import redis_client
-from streaming.context import app_context
-from streaming.demo import run_demo
-from streaming.replay import parse_duration, read_documents, replay
-from streaming.supervisor import Supervisor, worker_args
+from streaming.durations import parse_duration
+from streaming.replay import read_documents, replay
 from streaming.trends import parse_scope, trend
 from streaming.window_store import RedisWindowStore
 from streaming.workers import ROLES, run_role
+from undertow.context import app_context
+from undertow.demo import run_demo
+from undertow.supervisor import Supervisor, worker_args
 
 app = typer.Typer()
 err = Console(stderr=True)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from models.exceptions import ModelError
-from models.provenance import utc_now
+from models.serving.provenance import utc_now
 
-SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "shipped"
 CURRENT_FILE = "CURRENT"
 PROMOTIONS_FILE = "promotions.jsonl"
 CARD_JSON = "card.json"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from models.exceptions import ModelError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_base() -> Path:

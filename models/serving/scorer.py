@@ -19,10 +19,10 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from models import textprep
 from models.exceptions import ModelError
-from models.registry import CARD_JSON
-from models.variants import INPUTS, OUTPUTS, VARIANT_FILES
+from models.serving import textprep
+from models.serving.registry import CARD_JSON
+from models.serving.variants import INPUTS, OUTPUTS, VARIANT_FILES
 
 log = logging.getLogger(__name__)
 

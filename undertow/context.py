@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from streaming.settings import Settings, load_settings
+from undertow.settings import Settings, load_settings
 
 
 @dataclass

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from deploy.stack.manager import ServiceStatus, Stack
 from streaming.bootstrap import bootstrap
-from streaming.context import app_context
+from undertow.context import app_context
 
 app = typer.Typer(
     help="Run the local stack (Kafka KRaft, Elasticsearch, Redis) on 127.0.0.1, without Docker.",

@@ -45,10 +45,10 @@ from streaming.clients import (
 )
 from streaming.indices import docs_pattern
 from streaming.lag import lag
-from streaming.settings import Settings
-from streaming.supervisor import Supervisor, worker_args
 from streaming.window_store import RedisWindowStore
 from streaming.workers import ROLES
+from undertow.settings import Settings
+from undertow.supervisor import Supervisor, worker_args
 
 log = logging.getLogger(__name__)
 FEED = Path(__file__).resolve().parents[1] / "deploy" / "demo" / "feed.jsonl"

@@ -22,8 +22,8 @@ from torch import nn
 from transformers import AutoTokenizer
 
 from models.exceptions import ModelError
-from models.network import TwoHeadClassifier
-from models.variants import INPUTS, OUTPUTS, VARIANT_FILES
+from models.serving.variants import INPUTS, OUTPUTS, VARIANT_FILES
+from models.training.network import TwoHeadClassifier
 
 # Texts for the equivalence check; the MIT-licensed Twitter style, never PhraseBank.
 PROBE_TEXTS = [

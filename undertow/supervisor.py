@@ -19,7 +19,7 @@ STOP_TIMEOUT_S = 30.0
 
 def child_command(args: list[str], config: Path | None, log_level: str) -> list[str]:
     """The command line that runs ``undertow ARGS`` in its own process."""
-    cmd = [sys.executable, "-m", "streaming.cli", "--log-level", log_level]
+    cmd = [sys.executable, "-m", "undertow.cli", "--log-level", log_level]
     if config is not None:
         cmd += ["--config", str(config)]
     return [*cmd, *args]

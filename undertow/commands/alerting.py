@@ -15,10 +15,10 @@ from alerting import backtest
 from alerting.service import serve
 from alerting.thresholds import ThresholdError, ThresholdStore
 from streaming.clients import elasticsearch_client, redis_client
-from streaming.context import app_context
-from streaming.exceptions import UndertowError
+from streaming.durations import parse_duration
 from streaming.indices import docs_pattern
-from streaming.replay import parse_duration
+from undertow.context import app_context
+from undertow.exceptions import ShellError
 
 alerting_app = typer.Typer(
     help="The alerting service: evaluator, HTTP API and web page.", no_args_is_help=True
@@ -30,7 +30,7 @@ err = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
-class ThresholdCommandError(UndertowError):
+class ThresholdCommandError(ShellError):
     """A threshold command that cannot be carried out as asked."""
 
 

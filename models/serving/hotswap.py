@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable, Sequence
 
 from models.exceptions import ModelError
-from models.registry import Registry
-from models.scorer import Score, Scorer
+from models.serving.registry import Registry
+from models.serving.scorer import Score, Scorer
 
 log = logging.getLogger(__name__)
 

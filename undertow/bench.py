@@ -27,17 +27,18 @@ from kafka.admin import NewTopic
 
 from deploy.stack import process
 from deploy.stack.manager import Stack
-from models.benchmark import load_corpus, model_only
-from models.runtime import scorer_for
-from models.scorer import available_cores
+from models.serving.benchmark import load_corpus, model_only
+from models.serving.runtime import scorer_for
+from models.serving.scorer import available_cores
 from streaming.bootstrap import bootstrap
 from streaming.clients import delete_prefixed, elasticsearch_client, kafka_python_kwargs
 from streaming.indices import docs_pattern, index_templates
 from streaming.lag import lag
-from streaming.settings import Settings, TopicNames, load_settings
-from streaming.supervisor import Supervisor, worker_args
+from streaming.settings import TopicNames
 from streaming.topics import all_topics
 from streaming.workers import ROLES
+from undertow.settings import Settings, load_settings
+from undertow.supervisor import Supervisor, worker_args
 
 Progress = Callable[[str], None]
 # Kafka's and Elasticsearch's JVMs compile their hot paths over the first thousand or so
@@ -232,7 +233,7 @@ def naive_phase(
     """The naive peer over ``docs`` documents on its own topic and indices, twice: answering
     every question our pipeline answers (``labels``: task → number of labels, one pipeline per
     task), then the first task alone."""
-    from streaming import naive  # noqa: PLC0415 (torch + transformers: only here)
+    from undertow import naive  # noqa: PLC0415 (torch + transformers: only here)
 
     prefix = settings.elasticsearch.index_prefix
     topic = f"{prefix}.naive"
@@ -274,7 +275,7 @@ def _naive_run(
     settings: Settings, topic: str, name: str, classify: dict[str, Callable[[str], Any]], docs: int
 ) -> float:
     """One pass of the naive peer (consumer group and index ``name``); its seconds."""
-    from streaming import naive  # noqa: PLC0415 (torch + transformers: only here)
+    from undertow import naive  # noqa: PLC0415 (torch + transformers: only here)
 
     consumer = KafkaConsumer(
         topic,

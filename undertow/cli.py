@@ -10,12 +10,20 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from alerting.cli import alerting_app, thresholds_app
-from deploy.cli import app as stack_app
-from models.cli import app as models_app
-from streaming.commands import app as pipeline_app
-from streaming.context import AppContext
-from streaming.exceptions import ConfigError, UndertowError
+from alerting.exceptions import AlertingError
+from alerting.exceptions import ConfigError as AlertingConfigError
+from deploy.stack.exceptions import StackError
+from models.exceptions import ModelsError
+from streaming.exceptions import StreamingError
+from undertow.commands.alerting import alerting_app, thresholds_app
+from undertow.commands.models import app as models_app
+from undertow.commands.pipeline import app as pipeline_app
+from undertow.commands.stack import app as stack_app
+from undertow.context import AppContext
+from undertow.exceptions import ConfigError, ShellError
+
+# What a user sees as "error:" with exit 1: each subsystem's own base error.
+USER_ERRORS = (StreamingError, ModelsError, AlertingError, StackError, ShellError)
 
 app = typer.Typer(
     name="undertow",
@@ -58,10 +66,10 @@ def main() -> None:
     err = Console(stderr=True)
     try:
         app()
-    except ConfigError as exc:
+    except (ConfigError, AlertingConfigError) as exc:
         err.print(f"[red]config error:[/] {exc}", highlight=False)
         sys.exit(2)
-    except UndertowError as exc:
+    except USER_ERRORS as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -6,12 +6,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from models import card
-from models.benchmark import load_corpus, model_only
-from models.export import export
-from models.registry import Registry
-from models.scorer import Scorer
-from models.variants import VARIANT_FILES
+from models.serving.benchmark import load_corpus, model_only
+from models.serving.registry import Registry
+from models.serving.scorer import Scorer
+from models.serving.variants import VARIANT_FILES
+from models.training import card
+from models.training.export import export
 
 SPEED_DOCS = 2000
 

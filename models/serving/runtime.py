@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.hotswap import SwappingScorer
-from models.registry import SHIPPED_DIR, Registry
-from models.scorer import Scorer
-from streaming.settings import ModelSettings
+from models.serving.hotswap import SwappingScorer
+from models.serving.registry import SHIPPED_DIR, Registry
+from models.serving.scorer import Scorer
+from models.settings import ModelSettings
 
 
 def registry_for(cfg: ModelSettings) -> Registry:

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from models.scorer import Scorer
+from models.serving.scorer import Scorer
 
-BENCH_CORPUS = Path(__file__).resolve().parent / "data" / "bench_tweets.txt"
+BENCH_CORPUS = Path(__file__).resolve().parents[1] / "data" / "bench_tweets.txt"
 
 
 def load_corpus(path: Path = BENCH_CORPUS) -> list[str]:

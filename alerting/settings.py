@@ -1,0 +1,58 @@
+"""The alerting section of the settings: evaluator, notifiers, HTTP API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from streaming.settings import (
+    ElasticsearchSettings,
+    KafkaSettings,
+    RedisSettings,
+    StreamingSettings,
+)
+
+LOOPBACK = "127.0.0.1"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WebhookSettings(_Section):
+    """A webhook the alerts are posted to (generic JSON, or Slack's incoming-webhook format)."""
+
+    url: str = Field(pattern=r"^https?://")
+    kind: Literal["generic", "slack"] = "generic"
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+class AlertingSettings(_Section):
+    """The evaluator, the notifiers and the HTTP API (``undertow alerting serve``)."""
+
+    host: str = LOOPBACK
+    port: int = Field(default=8000, ge=1, le=65535)
+    tick_s: float = Field(default=5.0, gt=0, le=3600)
+    examples: int = Field(default=5, ge=0, le=50)
+    kibana_url: str = "http://127.0.0.1:5601"
+    webhooks: list[WebhookSettings] = []
+    webhook_attempts: int = Field(default=3, ge=1, le=20)
+    # A file of "role:sha256-hex-of-key" lines, used with (or instead of) UNDERTOW_API_KEYS.
+    api_keys_file: Path | None = None
+
+
+class AlertingConfig(Protocol):
+    """The sections the alerting service reads (the root settings object has them all)."""
+
+    @property
+    def kafka(self) -> KafkaSettings: ...
+    @property
+    def elasticsearch(self) -> ElasticsearchSettings: ...
+    @property
+    def redis(self) -> RedisSettings: ...
+    @property
+    def streaming(self) -> StreamingSettings: ...
+    @property
+    def alerting(self) -> AlertingSettings: ...

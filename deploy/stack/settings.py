@@ -1,0 +1,44 @@
+"""The stack section of the settings: the local, Docker-free services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StackSettings(_Section):
+    """The local, Docker-free stack started by ``undertow stack up``."""
+
+    home: Path = Path(".undertow")
+    # Downloaded distributions; defaults to <home>/cache. Share one between checkouts.
+    cache_dir: Path | None = None
+    java_home: Path | None = None
+    start_timeout_s: float = Field(default=240.0, gt=0)
+    kafka_version: str = "4.1.1"
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    kafka_heap: str = Field(default="512m", pattern=r"^\d+[kmgKMG]$")
+    elasticsearch_version: str = Field(default="8.19.4", pattern=r"^8\.\d+\.\d+$")
+    elasticsearch_port: int = Field(default=9200, ge=1, le=65535)
+    elasticsearch_transport_port: int = Field(default=9300, ge=1, le=65535)
+    elasticsearch_heap: str = Field(default="512m", pattern=r"^\d+[kmgKMG]$")
+    elasticsearch_user: str = "undertow-es"
+    redis_port: int = Field(default=6379, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> StackSettings:
+        ports = [
+            self.kafka_port,
+            self.kafka_controller_port,
+            self.elasticsearch_port,
+            self.elasticsearch_transport_port,
+            self.redis_port,
+        ]
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"stack ports must be distinct, got {ports}")
+        return self

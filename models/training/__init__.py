@@ -1,0 +1,1 @@
+"""Training: fine-tuning, evaluation, ONNX export and quantization, the model card (torch)."""

@@ -1,0 +1,1 @@
+"""The sub-command groups of ``undertow``, one module per subsystem."""
