@@ -26,10 +26,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerting import backtest
+from alerting.alert_store import AlertStore
 from alerting.auth import KeyRing, Role, digest
 from alerting.exceptions import AlertingError
-from alerting.store import AlertStore
-from alerting.thresholds import ThresholdError, ThresholdStore
+from alerting.threshold_store import ThresholdStore
+from alerting.thresholds import ThresholdError
 from streaming import keys
 from streaming.durations import parse_duration
 from streaming.exceptions import StreamingError

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from alerting.alert_store import AlertStore
 from alerting.evidence import EvidenceFinder, discover_url
 from alerting.lifecycle import Event, ScopeState, step
-from alerting.notifiers import Dispatcher
+from alerting.notifiers import Dispatch
 from alerting.records import Alert, Scope
 from alerting.rules import SpikeThresholds, Verdict, evaluate
-from alerting.store import AlertStore
-from alerting.thresholds import ThresholdStore
+from alerting.threshold_store import ThresholdStore
 from streaming import keys
 from streaming.window_store import WindowStore
 from streaming.windows import Stats, bucket_start
@@ -64,7 +64,7 @@ class Evaluator:
         windows: WindowStore,
         thresholds: ThresholdStore,
         alerts: AlertStore,
-        dispatcher: Dispatcher,
+        dispatcher: Dispatch,
         evidence: EvidenceFinder | None,
         *,
         bucket_s: int = 60,

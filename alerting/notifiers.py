@@ -157,6 +157,28 @@ class Delivery:
     at: str
 
 
+def deliver(notifiers: list[Notifier], alert: Alert, event: Event) -> list[Delivery]:
+    """Deliver to all; a failing notifier is logged and recorded, the rest still run."""
+    out = []
+    for notifier in notifiers:
+        error = None
+        try:
+            notifier.notify(alert, event)
+        except Exception as exc:  # noqa: BLE001 (one notifier must not silence the others)
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("notifier %s failed for alert %s: %s", notifier.name, alert.id, error)
+        at = datetime.now(UTC).isoformat()
+        out.append(Delivery(notifier.name, alert.id, event, error is None, error, at))
+    return out
+
+
+class Dispatch(Protocol):
+    """Hands an alert event to the notifiers and records how each delivery went."""
+
+    def dispatch(self, alert: Alert, event: Event) -> list[Delivery]:
+        """Deliver the event; return one outcome per notifier."""
+
+
 class Dispatcher:
     """Sends each event to every notifier and records every outcome in Redis."""
 
@@ -166,28 +188,27 @@ class Dispatcher:
         self.key = keys.deliveries_key(prefix)
 
     def dispatch(self, alert: Alert, event: Event) -> list[Delivery]:
-        """Deliver to all; a failing notifier is logged and recorded, the rest still run."""
-        out = []
-        for notifier in self.notifiers:
-            error = None
-            try:
-                notifier.notify(alert, event)
-            except Exception as exc:  # noqa: BLE001 (one notifier must not silence the others)
-                error = f"{type(exc).__name__}: {exc}"
-                log.warning("notifier %s failed for alert %s: %s", notifier.name, alert.id, error)
-            out.append(
-                Delivery(
-                    notifier.name,
-                    alert.id,
-                    event,
-                    error is None,
-                    error,
-                    datetime.now(UTC).isoformat(),
-                )
-            )
+        """Deliver to all, then record the outcomes (the latest ``DELIVERIES_KEPT``)."""
+        out = deliver(self.notifiers, alert, event)
         pipe = self.client.pipeline(transaction=False)
         for d in out:
             pipe.lpush(self.key, orjson.dumps(d.__dict__))
         pipe.ltrim(self.key, 0, DELIVERIES_KEPT - 1)
         pipe.execute()
+        return out
+
+
+class MemoryDispatcher:
+    """The same contract in memory: keeps every event and outcome (tests, the backtest)."""
+
+    def __init__(self, notifiers: list[Notifier] | None = None) -> None:
+        self.notifiers = notifiers or []
+        self.events: list[tuple[Alert, Event]] = []
+        self.deliveries: list[Delivery] = []
+
+    def dispatch(self, alert: Alert, event: Event) -> list[Delivery]:
+        """Deliver to the notifiers given (none by default) and remember the event."""
+        self.events.append((alert, event))
+        out = deliver(self.notifiers, alert, event)
+        self.deliveries += out
         return out

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 import uvicorn
 from kafka import KafkaProducer
 
+from alerting.alert_store import RedisAlertStore
 from alerting.api import Services, create_app
 from alerting.auth import KeyRing
 from alerting.evaluator import Evaluator
@@ -24,8 +25,7 @@ from alerting.notifiers import (
     WebhookNotifier,
 )
 from alerting.settings import AlertingConfig
-from alerting.store import AlertStore
-from alerting.thresholds import ThresholdStore
+from alerting.threshold_store import RedisThresholdStore
 from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client, redis_kwargs
 from streaming.indices import alerts_index, docs_pattern
 from streaming.window_store import RedisWindowStore
@@ -54,8 +54,8 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
     client = redis_client(settings.redis)
     es = elasticsearch_client(settings.elasticsearch)
     st = settings.streaming
-    windows = RedisWindowStore(client, st.bucket_s, st.retention_s, prefix)
-    thresholds, alerts = ThresholdStore(client, prefix), AlertStore(client, prefix)
+    windows = RedisWindowStore(client, st.bucket_s, st.retention_s, prefix=prefix)
+    thresholds, alerts = RedisThresholdStore(client, prefix), RedisAlertStore(client, prefix)
     notifiers: list[Notifier] = [
         LiveFeedNotifier(client, prefix),
         ElasticsearchNotifier(es, alerts_index(settings.elasticsearch.index_prefix)),

@@ -7,12 +7,9 @@ takes effect without a restart.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-import redis
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -123,63 +120,3 @@ def initial_set(path: Path = DEFAULTS_FILE) -> ThresholdSet:
         for kind in KINDS
     }
     return ThresholdSet(version=1, defaults=defaults, overrides=data.get("overrides") or {})
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-class ThresholdStore:
-    """The current set and the change history in Redis (optimistic concurrency on writes)."""
-
-    def __init__(self, client: redis.Redis, prefix: str = keys.PREFIX) -> None:
-        self.client = client
-        self.key = keys.thresholds_key(prefix)
-        self.history_key = keys.thresholds_history_key(prefix)
-
-    def current(self) -> ThresholdSet:
-        """The stored set, or version 1 from the defaults file (stored on first read)."""
-        raw = self.client.get(self.key)
-        if raw is not None:
-            return ThresholdSet.model_validate_json(raw)
-        first = initial_set()
-        self.client.set(self.key, first.model_dump_json(), nx=True)
-        return ThresholdSet.model_validate_json(
-            self.client.get(self.key) or first.model_dump_json()
-        )
-
-    def change(
-        self,
-        defaults: dict[str, Any] | None,
-        overrides: dict[str, Any] | None,
-        *,
-        by: str,
-        reason: str,
-    ) -> ThresholdSet:
-        """Apply and store a change as a new version; record it in the history."""
-        self.current()  # make sure version 1 exists
-        with self.client.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(self.key)  # type: ignore[no-untyped-call]
-                    old = ThresholdSet.model_validate_json(pipe.get(self.key) or b"")
-                    new = apply_change(old, defaults, overrides)
-                    entry = {
-                        "version": new.version,
-                        "at": _now(),
-                        "by": by,
-                        "reason": reason,
-                        "old": old.model_dump(mode="json"),
-                        "new": new.model_dump(mode="json"),
-                    }
-                    pipe.multi()
-                    pipe.set(self.key, new.model_dump_json())
-                    pipe.lpush(self.history_key, orjson.dumps(entry))
-                    pipe.execute()
-                    return new
-                except redis.WatchError:
-                    continue
-
-    def history(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The latest changes first."""
-        return [orjson.loads(e) for e in self.client.lrange(self.history_key, 0, limit - 1)]

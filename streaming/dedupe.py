@@ -34,7 +34,7 @@ class Deduper(Protocol):
 class RedisDeduper:
     """Both memories in Redis, one round trip per call."""
 
-    def __init__(self, client: redis.Redis, ttl_s: int, prefix: str = keys.PREFIX) -> None:
+    def __init__(self, client: redis.Redis, ttl_s: int, prefix: str) -> None:
         self.client = client
         self.ttl_s = ttl_s
         self.prefix = prefix

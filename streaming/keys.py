@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-PREFIX = "undertow"
 # The kinds of scope windows are kept for (and alerts raised on), ``all`` first.
 SCOPE_KINDS = ("all", "topic", "ticker", "source")
 
@@ -12,61 +11,61 @@ def scope_name(kind: str, value: str | None = None) -> str:
     return kind if value is None else f"{kind}:{value}"
 
 
-def bucket_key(scope: str, bucket_start: int, prefix: str = PREFIX) -> str:
+def bucket_key(scope: str, bucket_start: int, prefix: str) -> str:
     """The hash holding one time bucket's counts for one scope (start in epoch seconds)."""
     return f"{prefix}:w:{scope}:{bucket_start}"
 
 
-def seen_key(doc_id: str, prefix: str = PREFIX) -> str:
+def seen_key(doc_id: str, prefix: str) -> str:
     """The set of scopes a document has been counted in (makes counting idempotent)."""
     return f"{prefix}:seen:{doc_id}"
 
 
-def fingerprint_key(fingerprint: str, prefix: str = PREFIX) -> str:
+def fingerprint_key(fingerprint: str, prefix: str) -> str:
     """The id of the first document seen with this near-duplicate fingerprint."""
     return f"{prefix}:fp:{fingerprint}"
 
 
-def scopes_key(kind: str, prefix: str = PREFIX) -> str:
+def scopes_key(kind: str, prefix: str) -> str:
     """A sorted set of the scope values of one kind, scored by when they were last seen."""
     return f"{prefix}:scopes:{kind}"
 
 
-def scored_key(doc_id: str, prefix: str = PREFIX) -> str:
+def scored_key(doc_id: str, prefix: str) -> str:
     """Marks a document id as scored (the score worker's dedupe)."""
     return f"{prefix}:scored:{doc_id}"
 
 
-def thresholds_key(prefix: str = PREFIX) -> str:
+def thresholds_key(prefix: str) -> str:
     """The current threshold set (JSON)."""
     return f"{prefix}:thresholds:current"
 
 
-def thresholds_history_key(prefix: str = PREFIX) -> str:
+def thresholds_history_key(prefix: str) -> str:
     """The list of threshold changes, newest first."""
     return f"{prefix}:thresholds:history"
 
 
-def alert_key(alert_id: str, prefix: str = PREFIX) -> str:
+def alert_key(alert_id: str, prefix: str) -> str:
     """One alert (JSON)."""
     return f"{prefix}:alert:{alert_id}"
 
 
-def alerts_key(prefix: str = PREFIX) -> str:
+def alerts_key(prefix: str) -> str:
     """A sorted set of alert ids by start time."""
     return f"{prefix}:alerts"
 
 
-def alert_states_key(prefix: str = PREFIX) -> str:
+def alert_states_key(prefix: str) -> str:
     """A hash of the evaluator's state per scope."""
     return f"{prefix}:alerting:state"
 
 
-def alert_events_channel(prefix: str = PREFIX) -> str:
+def alert_events_channel(prefix: str) -> str:
     """The pub/sub channel the live feed (SSE) listens to."""
     return f"{prefix}:alerting:events"
 
 
-def deliveries_key(prefix: str = PREFIX) -> str:
+def deliveries_key(prefix: str) -> str:
     """A capped list of notification outcomes, newest first."""
     return f"{prefix}:alerting:deliveries"

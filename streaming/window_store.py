@@ -88,7 +88,7 @@ class RedisWindowStore:
 
     def __init__(
         self, client: redis.Redis, bucket_s: int = 60, retention_s: int = 48 * 3600,
-        prefix: str = keys.PREFIX,
+        *, prefix: str,
     ) -> None:  # fmt: skip
         self.client = client
         self.bucket_s = bucket_s

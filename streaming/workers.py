@@ -110,7 +110,7 @@ def sink_role(settings: PipelineConfig) -> Role:
     es = elasticsearch_client(settings.elasticsearch)
     metrics = _metrics(settings, "sink")
     worker = SinkWorker(
-        RedisWindowStore(redis, st.bucket_s, st.retention_s, settings.redis.key_prefix),
+        RedisWindowStore(redis, st.bucket_s, st.retention_s, prefix=settings.redis.key_prefix),
         ElasticsearchSink(
             es,
             max_backoff_s=st.max_backoff_s,

@@ -33,8 +33,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from alerting.alert_store import RedisAlertStore
 from alerting.auth import KEYS_ENV
-from alerting.store import AlertStore
 from deploy.stack.manager import Stack
 from streaming.bootstrap import bootstrap
 from streaming.clients import (
@@ -127,7 +127,7 @@ class Summary:
         self.redis = redis_client(settings.redis)
         st = settings.streaming
         self.store = RedisWindowStore(
-            self.redis, st.bucket_s, st.retention_s, settings.redis.key_prefix
+            self.redis, st.bucket_s, st.retention_s, prefix=settings.redis.key_prefix
         )
         self.samples: list[tuple[float, int]] = []
 
@@ -219,7 +219,7 @@ class Summary:
                     "severity": a.severity,
                     "examples": len(a.examples),
                 }
-                for a in AlertStore(self.redis, self.settings.redis.key_prefix).recent()
+                for a in RedisAlertStore(self.redis, self.settings.redis.key_prefix).recent()
             ],
         }
 
@@ -235,7 +235,7 @@ class Summary:
             "most negative example",
             title="alerts (GET /api/alerts)",
         )
-        for alert in AlertStore(self.redis, self.settings.redis.key_prefix).recent()[:8]:
+        for alert in RedisAlertStore(self.redis, self.settings.redis.key_prefix).recent()[:8]:
             example = alert.examples[0].text[:60] if alert.examples else ""
             fired = alert.fired_at.strftime("%H:%M:%S") if alert.fired_at else "-"
             table.add_row(

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from alerting import backtest
 from alerting.service import serve
-from alerting.thresholds import ThresholdError, ThresholdStore
+from alerting.threshold_store import RedisThresholdStore, ThresholdStore
+from alerting.thresholds import ThresholdError
 from streaming.clients import elasticsearch_client, redis_client
 from streaming.durations import parse_duration
 from streaming.indices import docs_pattern
@@ -61,7 +62,7 @@ def serve_cmd(
 
 def _store(ctx: typer.Context) -> ThresholdStore:
     settings = app_context(ctx).settings()
-    return ThresholdStore(redis_client(settings.redis), settings.redis.key_prefix)
+    return RedisThresholdStore(redis_client(settings.redis), settings.redis.key_prefix)
 
 
 @thresholds_app.command("get")

@@ -122,7 +122,7 @@ def trends(
             client,
             settings.streaming.bucket_s,
             settings.streaming.retention_s,
-            settings.redis.key_prefix,
+            prefix=settings.redis.key_prefix,
         )
         result = trend(store, name, seconds, time.time())
     finally:
