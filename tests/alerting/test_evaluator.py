@@ -1,0 +1,107 @@
+"""The evaluator's tick with in-memory stores: no Redis, no Elasticsearch."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from alerting.alert_store import MemoryAlertStore
+from alerting.evaluator import Evaluator
+from alerting.notifiers import MemoryDispatcher
+from alerting.threshold_store import MemoryThresholdStore
+from streaming.window_store import Countable, MemoryWindowStore
+
+TICKER = "ticker:ACME"
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _docs(count: int, label: str, event_s: float, scopes: tuple[str, ...]) -> list[Countable]:
+    score = {"negative": -0.8, "neutral": 0.0, "positive": 0.7}[label]
+    out = []
+    for i in range(count):
+        doc_id = uuid.uuid4().hex
+        out.append(Countable(doc_id, doc_id, label, score, event_s - i, scopes))
+    return out
+
+
+def _evaluator(windows: MemoryWindowStore, clock: Clock) -> tuple[Evaluator, MemoryAlertStore,
+                                                                   MemoryDispatcher]:  # fmt: skip
+    alerts, dispatcher = MemoryAlertStore(), MemoryDispatcher()
+    evaluator = Evaluator(windows, MemoryThresholdStore(), alerts, dispatcher, None, clock=clock)
+    return evaluator, alerts, dispatcher
+
+
+def _calm_market(windows: MemoryWindowStore, now: float) -> None:
+    # Two hours of ordinary traffic: 10% negative, none of it about ACME.
+    for minutes in range(15, 120, 5):
+        at = now - minutes * 60
+        windows.add(_docs(9, "neutral", at, ("all", "source:news")))
+        windows.add(_docs(1, "negative", at, ("all", "source:news")))
+
+
+def test_a_negative_burst_on_a_ticker_fires_once_then_resolves() -> None:
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    windows.add(_docs(20, "negative", now - 30, ("all", TICKER, "source:news")))
+    evaluator, alerts, dispatcher = _evaluator(windows, clock)
+
+    assert evaluator.tick() == []  # pending: a spike must hold for two evaluations
+    clock.now += 5
+    [(alert, event)] = evaluator.tick()
+    assert (event, alert.scope.name, alert.state, alert.severity) == (
+        "fired", TICKER, "firing", "critical")  # fmt: skip
+    assert alert.current["negative"] == 20
+    assert alerts.get(alert.id) == alert
+    clock.now += 5
+    assert evaluator.tick() == []  # firing: not announced again before renotify_s
+    assert [e for _, e in dispatcher.events] == ["fired"]
+
+    # Twenty minutes later the burst has left the 10-minute window: the alert resolves.
+    clock.now += 20 * 60
+    events = evaluator.tick()
+    assert [(a.id, e) for a, e in events] == [(alert.id, "resolved")]
+    stored = alerts.get(alert.id)
+    assert stored is not None
+    assert stored.state == "resolved"
+    assert alerts.states()[TICKER].cooldown_until_s > clock.now
+
+
+def test_calm_traffic_fires_nothing() -> None:
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    windows.add(_docs(18, "neutral", now - 30, ("all", TICKER)))
+    windows.add(_docs(2, "negative", now - 30, ("all", TICKER)))
+    evaluator, alerts, dispatcher = _evaluator(windows, clock)
+    for _ in range(3):
+        assert evaluator.tick() == []
+        clock.now += 5
+    assert alerts.recent() == []
+    assert dispatcher.events == []
+
+
+def test_a_threshold_change_takes_effect_at_the_next_tick() -> None:
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    windows.add(_docs(20, "negative", now - 30, ("all", TICKER)))
+    thresholds = MemoryThresholdStore()
+    thresholds.change(None, {TICKER: {"min_docs": 50}}, by="operator:test", reason="too few")
+    dispatcher = MemoryDispatcher()
+    evaluator = Evaluator(windows, thresholds, MemoryAlertStore(), dispatcher, None, clock=clock)
+    for _ in range(3):
+        evaluator.tick()
+        clock.now += 5
+    assert dispatcher.events == []
+    thresholds.change(None, {TICKER: None}, by="operator:test", reason="back to defaults")
+    evaluator.tick()
+    clock.now += 5
+    assert [(a.scope.name, e) for a, e in evaluator.tick()] == [(TICKER, "fired")]
