@@ -29,6 +29,7 @@ from alerting import backtest
 from alerting.alert_store import AlertStore
 from alerting.auth import KeyRing, Role, digest
 from alerting.exceptions import AlertingError
+from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from alerting.threshold_store import ThresholdStore
 from alerting.thresholds import ThresholdError
 from streaming import keys
@@ -69,11 +70,15 @@ class Caller(BaseModel):
     who: str
 
 
+RuleName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
 class ThresholdChange(BaseModel):
-    """The body of ``PUT /api/thresholds``."""
+    """The body of ``PUT /api/thresholds``: a change of one rule's thresholds."""
 
     model_config = ConfigDict(extra="forbid")
 
+    rule: RuleName = DEFAULT_RULE
     defaults: dict[str, dict[str, Any]] | None = None
     overrides: dict[str, dict[str, Any] | None] | None = None
     reason: str = Field(min_length=1, max_length=2000)
@@ -88,8 +93,18 @@ class BacktestRequest(BaseModel):
     set: list[str] = []
     sweep: dict[str, list[float]] = {}
     events: list[backtest.LabelledEvent] = []
-    # A whole threshold set to try instead of the current one plus ``set``.
+    # Defaults of ``rule`` to try instead of the current ones (with ``set`` on top).
     defaults: dict[str, dict[str, Any]] | None = None
+    rule: RuleName = DEFAULT_RULE
+
+
+class RuleInfo(BaseModel):
+    """A registered alert rule, as ``GET /api/rules`` lists it."""
+
+    name: str
+    summary: str
+    thresholds: dict[str, Any]  # the JSON schema of its thresholds model
+    defaults: dict[str, dict[str, Any]]  # the current defaults per scope kind
 
 
 def _unprocessable(loc: list[str], msg: str) -> HTTPException:
@@ -230,9 +245,25 @@ def trends(
     return trend(services.windows, name, int(seconds.total_seconds()), time.time())
 
 
+@config_router.get("/rules")
+def list_rules(services: Svc, _: Analyst) -> list[RuleInfo]:
+    """The alert rules the evaluator runs, with their thresholds' schema and current defaults."""
+    tset = services.thresholds.current()
+    return [
+        RuleInfo(
+            name=name,
+            summary=rule.summary,
+            thresholds=rule.thresholds.model_json_schema(),
+            defaults={k: t.model_dump(mode="json") for k, t in tset.of(name).defaults.items()},
+        )
+        for name, rule in REGISTRY.items()
+    ]
+
+
 @config_router.get("/thresholds")
 def get_thresholds(services: Svc, _: Analyst) -> dict[str, Any]:
-    """The current threshold set: ``version``, ``defaults`` per scope kind, ``overrides``."""
+    """The current threshold set: ``version`` and per rule ``defaults`` per scope kind and
+    ``overrides`` per scope."""
     return services.thresholds.current().model_dump(mode="json")
 
 
@@ -241,7 +272,7 @@ def put_thresholds(change: ThresholdChange, services: Svc, who: Operator) -> dic
     """Change thresholds (merged over the current ones); effective at the next evaluation."""
     try:
         new = services.thresholds.change(
-            change.defaults, change.overrides, by=who.who, reason=change.reason
+            change.defaults, change.overrides, by=who.who, reason=change.reason, rule=change.rule
         )
     except ThresholdError as exc:
         raise _unprocessable(["body", *exc.field.split(".")], exc.message) from exc
@@ -263,7 +294,7 @@ def run_backtest(body: BacktestRequest, services: Svc, _: Operator) -> dict[str,
     tset = services.thresholds.current()
     try:
         if body.defaults is not None:
-            tset = backtest.candidate(tset, body.defaults)
+            tset = backtest.candidate(tset, body.defaults, body.rule)
         sweep = {key: [f"{v:g}" for v in values] for key, values in body.sweep.items()}
         configs = backtest.configurations(body.set, sweep)
         return backtest.run(
@@ -275,6 +306,7 @@ def run_backtest(body: BacktestRequest, services: Svc, _: Operator) -> dict[str,
             tick_s=services.tick_s,
             configs=configs,
             events=body.events,
+            retention_s=services.retention_s,
         )
     except ThresholdError as exc:
         raise _unprocessable(["body", *exc.field.split(".")], exc.message) from exc

@@ -1,15 +1,16 @@
-"""Backtest: what a threshold set would have fired on past data, with the live rule code.
+"""Backtest: what a threshold set would have fired on past data, with the live evaluator.
 
-History comes from the scored documents in Elasticsearch (first occurrences only, as the live
-windows' ``unique`` counts), aggregated per scope into the same buckets the windows use. The same
-``evaluate`` and lifecycle ``step`` then run bucket by bucket. Given labelled events, the report
-adds detection delay, precision and recall.
+History comes from the scored documents in Elasticsearch, aggregated per scope into the same
+buckets the live windows use (all documents and first occurrences). A window store over those
+buckets, in-memory alert and threshold stores and a simulated clock then run the very
+``Evaluator`` and lifecycle of ``undertow alerting serve``, tick by tick. Given labelled
+events, the report adds detection delay, precision and recall.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,15 +19,31 @@ import numpy as np
 from elasticsearch import Elasticsearch
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from alerting.alert_store import MemoryAlertStore
+from alerting.evaluator import Evaluator
 from alerting.evidence import SCOPE_FIELDS
-from alerting.lifecycle import ScopeState, step
-from alerting.rules import SpikeThresholds, evaluate
+from alerting.notifiers import MemoryDispatcher
+from alerting.rules.registry import DEFAULT_RULE, REGISTRY
+from alerting.threshold_store import MemoryThresholdStore
 from alerting.thresholds import KINDS, ThresholdError, ThresholdSet, apply_change
-from streaming.windows import Stats
+from streaming.window_store import Countable
+from streaming.windows import LABELS, Stats, Window, bucket_start
 
 PAGE = 5000
-NEGATIVE = {"filter": {"term": {"sentiment.label": "negative"}}}
 MAX_SINCE = timedelta(days=31)
+# Columns of a bucket: all documents, then first occurrences (not ``duplicate_of`` a story).
+COLUMNS = ("total", *LABELS, "score_sum")
+_COUNTS = {
+    "label": {"terms": {"field": "sentiment.label", "size": len(LABELS)}},
+    "score": {"sum": {"field": "sentiment.score"}},
+}
+_AGGS = {
+    **_COUNTS,
+    "u": {
+        "filter": {"bool": {"must_not": [{"exists": {"field": "duplicate_of"}}]}},
+        "aggs": _COUNTS,
+    },
+}
 
 
 class LabelledEvent(BaseModel):
@@ -41,20 +58,19 @@ class LabelledEvent(BaseModel):
 
 @dataclass
 class History:
-    """Per scope, unique totals and negatives per bucket index (sparse), buckets from ``start``."""
+    """Per scope, the counts of each bucket from ``start`` (``buckets`` of ``bucket_s``)."""
 
     start: int
     bucket_s: int
     buckets: int
-    counts: dict[str, dict[int, tuple[int, int]]]
+    counts: dict[str, dict[int, tuple[float, ...]]]
 
-    def dense(self, scope: str) -> tuple[np.ndarray, np.ndarray]:
-        """Prefix sums of totals and negatives (index i+1 holds the sum of buckets 0..i)."""
-        total, neg = np.zeros(self.buckets, np.int64), np.zeros(self.buckets, np.int64)
-        for i, (t, n) in self.counts.get(scope, {}).items():
-            total[i], neg[i] = t, n
-        zero = np.zeros(1, np.int64)
-        return np.concatenate([zero, np.cumsum(total)]), np.concatenate([zero, np.cumsum(neg)])
+    def prefix_sums(self, scope: str) -> np.ndarray:
+        """Row i+1 holds the sums of buckets 0..i, all documents then first occurrences."""
+        rows = np.zeros((self.buckets + 1, 2 * len(COLUMNS)))
+        for i, values in self.counts.get(scope, {}).items():
+            rows[i + 1] = values
+        return np.cumsum(rows, axis=0)
 
 
 def _pages(
@@ -72,7 +88,7 @@ def _pages(
             query=query,
             allow_no_indices=True,
             ignore_unavailable=True,
-            aggs={"c": {"composite": composite, "aggs": {"negative": NEGATIVE}}},
+            aggs={"c": {"composite": composite, "aggs": _AGGS}},
         )
         agg = (resp.get("aggregations") or {}).get("c")
         if not agg or not agg["buckets"]:
@@ -83,29 +99,24 @@ def _pages(
             return
 
 
+def _row(agg: dict[str, Any]) -> tuple[float, ...]:
+    labels = {b["key"]: b["doc_count"] for b in agg["label"]["buckets"]}
+    return (agg["doc_count"], *(labels.get(label, 0) for label in LABELS), agg["score"]["value"])
+
+
 def load_history(
     es: Elasticsearch, pattern: str, since: datetime, until: datetime, bucket_s: int
 ) -> History:
     """Aggregate the scored documents between ``since`` and ``until`` per scope and bucket."""
     start = int(since.timestamp()) // bucket_s * bucket_s
     n = math.ceil((until.timestamp() - start) / bucket_s)
-    query = {
-        "bool": {
-            "filter": [
-                {
-                    "range": {
-                        "published_at": {
-                            "gte": datetime.fromtimestamp(start, UTC).isoformat(),
-                            "lt": until.isoformat(),
-                        }
-                    }
-                }
-            ],
-            "must_not": [{"exists": {"field": "duplicate_of"}}],
-        }
+    span = {
+        "gte": datetime.fromtimestamp(start, UTC).isoformat(),
+        "lt": until.isoformat(),
     }
+    query = {"bool": {"filter": [{"range": {"published_at": span}}]}}
     when = {"t": {"date_histogram": {"field": "published_at", "fixed_interval": f"{bucket_s}s"}}}
-    counts: dict[str, dict[int, tuple[int, int]]] = {}
+    counts: dict[str, dict[int, tuple[float, ...]]] = {}
     kinds: list[tuple[str, str | None]] = [("all", None), *SCOPE_FIELDS.items()]
     for kind, field in kinds:
         sources = [when] if field is None else [{"s": {"terms": {"field": field}}}, when]
@@ -113,80 +124,144 @@ def load_history(
             i = (int(bucket["key"]["t"]) // 1000 - start) // bucket_s
             if 0 <= i < n:
                 scope = kind if field is None else f"{kind}:{bucket['key']['s']}"
-                counts.setdefault(scope, {})[i] = (
-                    bucket["doc_count"],
-                    bucket["negative"]["doc_count"],
-                )
+                counts.setdefault(scope, {})[i] = _row(bucket) + _row(bucket["u"])
     return History(start, bucket_s, n, counts)
 
 
-def _window(prefix: np.ndarray, end: int, length: int) -> int:
-    """Sum of buckets (end - length, end] from a prefix-sum array (index shifted by one)."""
-    hi, lo = end + 1, max(0, end + 1 - length)
-    return int(prefix[hi] - prefix[lo]) if hi > 0 else 0
+def _stats(hi: list[float], lo: list[float], at: int) -> Stats:
+    return Stats(
+        round(hi[at] - lo[at]),
+        round(hi[at + 1] - lo[at + 1]),
+        round(hi[at + 2] - lo[at + 2]),
+        round(hi[at + 3] - lo[at + 3]),
+        hi[at + 4] - lo[at + 4],
+    )
+
+
+class HistoryWindows:
+    """A read-only WindowStore over a History, seen from the simulated clock's ``now``.
+
+    Window contents change only when the clock crosses a bucket boundary, so ``scopes`` lists
+    the scopes of a kind once per bucket; between boundaries the evaluator then looks only at
+    the scopes whose alerts it holds, which is all that can change there.
+    """
+
+    def __init__(self, history: History, clock: SimulatedClock, retention_s: int) -> None:
+        self.history = history
+        self.clock = clock
+        self.retention_s = retention_s
+        # Plain lists: a window is two row lookups and ten subtractions, no array overhead.
+        self._sums = {scope: history.prefix_sums(scope).tolist() for scope in history.counts}
+        self._listed: dict[str, int] = {}
+        seen: dict[str, tuple[int, int]] = {}
+        for scope, buckets in history.counts.items():
+            seen[scope] = (min(buckets), max(buckets))
+        self._seen = seen
+
+    def add(self, docs: Sequence[Countable]) -> int:
+        """History is read-only: nothing is counted."""
+        return 0
+
+    def _index(self, epoch_s: float) -> int:
+        return (bucket_start(epoch_s, self.history.bucket_s) - self.history.start) // (
+            self.history.bucket_s
+        )
+
+    def window(self, scope: str, end_s: float, window_s: int) -> Window:
+        """The sums of the window's buckets (as live: ``bucket_starts``), as one bucket."""
+        b = self.history.bucket_s
+        count = max(1, -(-window_s // b))
+        first = [bucket_start(end_s, b) - (count - 1) * b]
+        sums = self._sums.get(scope)
+        if sums is None:
+            return Window(first, [Stats()], [Stats()])
+        last = self._index(end_s)
+        hi = sums[min(max(last + 1, 0), self.history.buckets)]
+        lo = sums[min(max(last + 1 - count, 0), self.history.buckets)]
+        return Window(first, [_stats(hi, lo, 0)], [_stats(hi, lo, len(COLUMNS))])
+
+    def scopes(self, kind: str) -> list[str]:
+        """Values of ``kind`` with documents within the retention before now, once a bucket."""
+        now = self.clock()
+        index = self._index(now)
+        if self._listed.get(kind) == index:
+            return []
+        self._listed[kind] = index
+        oldest = self._index(now - self.retention_s)
+        found = []
+        for scope, (first, last) in self._seen.items():
+            k, _, value = scope.partition(":")
+            if k == kind and value and first <= index and last >= oldest:
+                found.append(value)
+        return found
+
+
+class SimulatedClock:
+    """The backtest's time: set by the driver, read by the evaluator and the window store."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @dataclass(frozen=True)
 class Fired:
     """An alert the backtest would have fired."""
 
+    rule: str
     scope: str
     fired_at: datetime
     severity: str
     resolved_at: datetime | None
 
 
-def _simulate_scope(
+def simulate(
     history: History,
-    scope: str,
-    t: SpikeThresholds,
-    from_index: int,
-    market: tuple[np.ndarray, np.ndarray] | None,
+    tset: ThresholdSet,
+    *,
+    start_s: float,
+    end_s: float,
+    tick_s: float,
+    retention_s: int,
 ) -> list[Fired]:
+    """Run the live evaluator tick by tick from ``start_s`` to ``end_s``; return the alerts.
+
+    While no alert is held, a tick can change nothing until the next bucket, so the clock jumps
+    to the first tick of the next bucket; otherwise it advances one tick.
+    """
+    clock = SimulatedClock(start_s)
+    windows = HistoryWindows(history, clock, retention_s)
+    alerts, dispatcher = MemoryAlertStore(), MemoryDispatcher()
+    evaluator = Evaluator(
+        windows, MemoryThresholdStore(tset), alerts, dispatcher, None,
+        bucket_s=history.bucket_s, clock=clock,
+    )  # fmt: skip
     b = history.bucket_s
-    w, base = math.ceil(t.window_s / b), math.ceil(t.baseline_s / b)
-    totals, negs = history.dense(scope)
-    ends = np.arange(history.buckets)
-    current = totals[ends + 1] - totals[np.maximum(0, ends + 1 - w)]
-    # Idle and below min_docs the rule cannot fire and the lifecycle does nothing: skip those.
-    busy = set(np.nonzero(current >= t.min_docs)[0].tolist())
-
-    def stats(p: tuple[np.ndarray, np.ndarray], end: int, length: int) -> Stats:
-        return Stats(total=_window(p[0], end, length), negative=_window(p[1], end, length))
-
-    fired: list[Fired] = []
-    state = ScopeState()
-    for i in range(from_index, history.buckets):
-        if state.phase == "idle" and i not in busy:
-            continue
-        now = history.start + (i + 1) * b
-        verdict = evaluate(
-            stats((totals, negs), i, w),
-            stats((totals, negs), i - w, base),
-            t,
-            stats(market, i - w, base) if market is not None else None,
-        )
-        state, event = step(state, verdict, now, t, new_id="b")
-        when = datetime.fromtimestamp(now, UTC)
-        if event == "fired":
-            fired.append(Fired(scope, when, verdict.severity or "warning", None))
-        elif event == "resolved" and fired:
-            last = fired[-1]
-            fired[-1] = Fired(scope, last.fired_at, last.severity, when)
-    return fired
+    while clock.now < end_s:
+        evaluator.tick()
+        step = tick_s
+        if not alerts.states():
+            next_bucket = bucket_start(clock.now, b) + b
+            step = max(tick_s, math.ceil((next_bucket - clock.now) / tick_s) * tick_s)
+        clock.now += step
+    return _fired(dispatcher)
 
 
-def simulate(history: History, tset: ThresholdSet, from_index: int, tick_s: float) -> list[Fired]:
-    """Run rule and lifecycle over every bucket from ``from_index`` on; return the alerts."""
-    market = history.dense("all") if "all" in history.counts else None
-    fired: list[Fired] = []
-    for scope in history.counts:
-        t = tset.for_scope(scope)
-        # Live, a spike must hold for N ticks; here one evaluation spans a whole bucket.
-        pending = max(1, math.ceil(t.pending_evaluations * tick_s / history.bucket_s))
-        t = t.model_copy(update={"pending_evaluations": pending})
-        fired += _simulate_scope(history, scope, t, from_index, market if scope != "all" else None)
-    return sorted(fired, key=lambda f: f.fired_at)
+def _fired(dispatcher: MemoryDispatcher) -> list[Fired]:
+    fired: dict[str, Fired] = {}
+    for alert, event in dispatcher.events:
+        if event == "fired" and alert.fired_at is not None:
+            fired[alert.id] = Fired(
+                alert.rule, alert.scope.name, alert.fired_at, alert.severity, None
+            )
+        elif event == "resolved" and alert.id in fired:
+            last = fired[alert.id]
+            fired[alert.id] = Fired(
+                last.rule, last.scope, last.fired_at, last.severity, alert.resolved_at
+            )
+    return sorted(fired.values(), key=lambda f: f.fired_at)
 
 
 def score(
@@ -226,31 +301,44 @@ def score(
     return out
 
 
-def parse_assignment(text: str) -> tuple[list[str], str, str]:
-    """``ratio=2`` (every kind) or ``ticker.ratio=2`` → (kinds, key, value)."""
+def parse_assignment(text: str) -> tuple[list[str], list[str], str, str]:
+    """``ratio=2`` (every rule that has it, every kind), ``ticker.ratio=2`` (one kind) or
+    ``negative_spike.ticker.ratio=2`` (one rule) → (rules, kinds, key, value)."""
     key, sep, value = text.partition("=")
     if not sep or not key or not value:
         raise ThresholdError(text, "use key=value, e.g. ratio=2.5 or ticker.min_docs=5")
-    kind, dot, name = key.rpartition(".")
-    if dot and kind not in KINDS:
-        raise ThresholdError(key, f"unknown scope kind {kind!r}; use one of {list(KINDS)}")
-    return ([kind] if dot else list(KINDS)), name, value
+    parts = key.split(".")
+    rules = [parts.pop(0)] if len(parts) > 1 and parts[0] in REGISTRY else []
+    if len(parts) > 2 or (len(parts) == 2 and parts[0] not in KINDS):
+        raise ThresholdError(key, f"unknown scope kind {parts[0]!r}; use one of {list(KINDS)}")
+    name = parts[-1]
+    if not rules:
+        rules = [r for r, rule in REGISTRY.items() if name in rule.thresholds.model_fields]
+        if not rules:
+            raise ThresholdError(key, f"no rule has a threshold {name!r}")
+    return rules, ([parts[0]] if len(parts) == 2 else list(KINDS)), name, value
 
 
-def candidate(tset: ThresholdSet, defaults: dict[str, dict[str, Any]]) -> ThresholdSet:
-    """``tset`` with ``defaults`` merged in (validated), still under its own version: a set
-    to try, not a new version."""
-    return apply_change(tset, defaults, None).model_copy(update={"version": tset.version})
+def candidate(
+    tset: ThresholdSet, defaults: dict[str, dict[str, Any]], rule: str = DEFAULT_RULE
+) -> ThresholdSet:
+    """``tset`` with one rule's ``defaults`` merged in (validated), still under its own
+    version: a set to try, not a new version."""
+    changed = apply_change(tset, defaults, None, rule)
+    return changed.model_copy(update={"version": tset.version})
 
 
 def with_values(tset: ThresholdSet, assignments: list[str]) -> ThresholdSet:
     """``tset`` with the ``key=value`` assignments applied to its defaults (validated)."""
-    changes: dict[str, dict[str, Any]] = {}
+    changes: dict[str, dict[str, dict[str, Any]]] = {}
     for text in assignments:
-        kinds, name, value = parse_assignment(text)
-        for kind in kinds:
-            changes.setdefault(kind, {})[name] = value
-    return candidate(tset, changes)
+        rules, kinds, name, value = parse_assignment(text)
+        for rule in rules:
+            for kind in kinds:
+                changes.setdefault(rule, {}).setdefault(kind, {})[name] = value
+    for rule, defaults in changes.items():
+        tset = candidate(tset, defaults, rule)
+    return tset
 
 
 def configurations(base: list[str], sweep: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -260,6 +348,10 @@ def configurations(base: list[str], sweep: dict[str, list[str]]) -> dict[str, li
         for value in values:
             configs[f"{key}={value}"] = [*base, f"{key}={value}"]
     return configs
+
+
+def _every_rule(tset: ThresholdSet) -> list[Any]:
+    return [t for name in REGISTRY for t in tset.of(name).defaults.values()]
 
 
 def run(
@@ -273,25 +365,30 @@ def run(
     configs: dict[str, list[str]],
     events: list[LabelledEvent] | None = None,
     now: datetime | None = None,
+    retention_s: int = 48 * 3600,
 ) -> dict[str, Any]:
     """Backtest each named configuration (a list of assignments over ``tset``) over ``since``."""
     if not timedelta(0) < since <= MAX_SINCE:
         raise ThresholdError("since", f"a backtest covers up to {MAX_SINCE.days} days")
     until = now or datetime.now(UTC)
     sets = {name: with_values(tset, assigns) for name, assigns in configs.items()}
-    longest = max(t.window_s + t.baseline_s for s in sets.values() for t in s.defaults.values())
+    longest = max(t.window_s + t.baseline_s for s in sets.values() for t in _every_rule(s))
     history = load_history(es, pattern, until - since - timedelta(seconds=longest), until, bucket_s)
-    from_index = math.ceil(longest / bucket_s)
     days = since.total_seconds() / 86400
+    start_s = (until - since).timestamp()
     report = {}
-    for name, candidate in sets.items():
-        fired = simulate(history, candidate, from_index, tick_s)
-        window = max(t.window_s for t in candidate.defaults.values())
+    for name, candidate_set in sets.items():
+        fired = simulate(
+            history, candidate_set, start_s=start_s, end_s=until.timestamp(), tick_s=tick_s,
+            retention_s=retention_s,
+        )  # fmt: skip
+        window = max(t.window_s for t in _every_rule(candidate_set))
         report[name] = {
             "set": configs[name],
             **score(fired, events or [], days, window),
             "fired": [
                 {
+                    "rule": f.rule,
                     "scope": f.scope,
                     "fired_at": f.fired_at.isoformat(),
                     "severity": f.severity,
@@ -304,5 +401,6 @@ def run(
         "since": (until - since).isoformat(),
         "until": until.isoformat(),
         "scopes": len(history.counts),
+        "rules": sorted(REGISTRY),
         "configurations": report,
     }

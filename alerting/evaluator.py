@@ -1,5 +1,5 @@
-"""The evaluator: every tick, read the windows, run the spike rule per scope, drive each scope's
-alert lifecycle, store the result and notify.
+"""The evaluator: every tick, read the windows, run every registered rule per scope, drive each
+(rule, scope)'s alert lifecycle, store the result and notify.
 
 State lives in Redis (scope states and alerts), so a restarted evaluator continues where the last
 one stopped: a firing alert stays firing and is not announced again.
@@ -13,43 +13,70 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from alerting.alert_store import AlertStore
 from alerting.evidence import EvidenceFinder, discover_url
 from alerting.lifecycle import Event, ScopeState, step
 from alerting.notifiers import Dispatch
 from alerting.records import Alert, Scope
-from alerting.rules import SpikeThresholds, Verdict, evaluate
+from alerting.rules.base import Rule, RuleThresholds, Verdict
+from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from alerting.threshold_store import ThresholdStore
+from alerting.thresholds import ThresholdSet
 from streaming import keys
 from streaming.window_store import WindowStore
-from streaming.windows import Stats, bucket_start
+from streaming.windows import Window, bucket_start
 
 log = logging.getLogger(__name__)
 
 
-def windows_of(now_s: float, t: SpikeThresholds, bucket_s: int) -> tuple[float, float]:
+def windows_of(now_s: float, t: RuleThresholds, bucket_s: int) -> tuple[float, float]:
     """End times of the current window (now) and of the baseline (just before the current)."""
     buckets = max(1, math.ceil(t.window_s / bucket_s))
     first = bucket_start(now_s, bucket_s) - (buckets - 1) * bucket_s
     return now_s, first - 1
 
 
+def state_key(rule: str, scope: str) -> str:
+    """Where the state of one rule on one scope is kept (``negative_spike/ticker:ACME``)."""
+    return f"{rule}/{scope}"
+
+
+def parse_state_key(key: str) -> tuple[str, str]:
+    """(rule, scope) of a state key; a bare scope is a state stored before rules were plugins."""
+    head, sep, rest = key.partition("/")
+    if sep and head != "all" and ":" not in head:
+        return head, rest
+    return DEFAULT_RULE, key
+
+
 @dataclass(frozen=True)
 class Observation:
-    """One scope at one evaluation: what the rule said and what the lifecycle did."""
+    """One rule on one scope at one evaluation: what it said and what the lifecycle did."""
 
+    rule: str
     scope: str
     event: Event | None
     state: ScopeState
     verdict: Verdict
-    current: Stats
-    baseline: Stats
-    thresholds: SpikeThresholds
+    current: Window
+    baseline: Window
+    thresholds: RuleThresholds
     version: int
     now: float
+
+
+@dataclass
+class _Tick:
+    """What one tick works on: its time, the threshold set, the states it updates."""
+
+    at: float
+    tset: ThresholdSet
+    states: dict[tuple[str, str], ScopeState]
+    market: dict[tuple[float, int], Window] = field(default_factory=dict)
 
 
 def _utc(ts: float) -> datetime:
@@ -86,56 +113,83 @@ class Evaluator:
         self._stop = threading.Event()
         self.ticks = 0
 
-    def scopes(self, states: dict[str, ScopeState]) -> list[str]:
-        """``all``, every topic, ticker and source seen lately, and every scope with a state."""
-        seen = ["all"] + [f"{k}:{v}" for k in keys.SCOPE_KINDS[1:] for v in self.windows.scopes(k)]
-        return list(dict.fromkeys([*seen, *states]))
+    def scopes(self) -> list[str]:
+        """``all``, then every topic, ticker and source seen lately."""
+        return ["all"] + [f"{k}:{v}" for k in keys.SCOPE_KINDS[1:] for v in self.windows.scopes(k)]
 
     def verdict(
-        self, scope: str, t: SpikeThresholds, now: float, market: dict[tuple[float, int], Stats]
-    ) -> tuple[Verdict, Stats, Stats]:
-        """The rule's verdict for one scope, with its current and baseline statistics.
+        self,
+        rule: Rule[Any],
+        scope: str,
+        t: RuleThresholds,
+        now: float,
+        market: dict[tuple[float, int], Window],
+        *,
+        current: Window | None = None,
+    ) -> tuple[Verdict, Window, Window]:
+        """The rule's verdict for one scope, with its current and baseline windows.
 
         ``market`` caches the market-wide baselines of this tick: every scope whose thresholds
-        give the same baseline window shares one read of it.
+        give the same baseline window shares one read of it. ``current``: the current window,
+        if already read.
         """
         end, base_end = windows_of(now, t, self.bucket_s)
-        current = self.windows.window(scope, end, t.window_s).unique
-        baseline = self.windows.window(scope, base_end, t.baseline_s).unique
+        if current is None:
+            current = self.windows.window(scope, end, t.window_s)
+        baseline = self.windows.window(scope, base_end, t.baseline_s)
         if scope == "all":
-            return evaluate(current, baseline, t), current, baseline
+            return rule.evaluate(current, baseline, t, None), current, baseline
         key = (base_end, t.baseline_s)
         if key not in market:
-            market[key] = self.windows.window("all", base_end, t.baseline_s).unique
-        return evaluate(current, baseline, t, market[key]), current, baseline
+            market[key] = self.windows.window("all", base_end, t.baseline_s)
+        return rule.evaluate(current, baseline, t, market[key]), current, baseline
 
     def tick(self) -> list[tuple[Alert, Event]]:
-        """Evaluate every scope once; return the events that were notified."""
-        now = self.clock()
-        tset = self.thresholds.current()
-        states = self.alerts.states()
+        """Evaluate every rule on every scope once; return the events that were notified."""
+        stored = self.alerts.states()
+        now = _Tick(
+            self.clock(),
+            self.thresholds.current(),
+            {parse_state_key(k): v for k, v in stored.items()},
+        )
         events: list[tuple[Alert, Event]] = []
-        market: dict[tuple[float, int], Stats] = {}
-        for scope in self.scopes(states):
-            t = tset.for_scope(scope)
-            verdict, current, baseline = self.verdict(scope, t, now, market)
-            old = states.get(scope, ScopeState())
-            new, event = step(old, verdict, now, t, new_id=uuid.uuid4().hex[:16])
-            states[scope] = (
-                new if (new.phase != "idle" or new.cooldown_until_s > now) else ScopeState()
-            )
-            alert_id = new.alert_id or old.alert_id
-            if alert_id is None:
-                continue
-            seen = Observation(scope, event, new, verdict, current, baseline, t, tset.version, now)
-            alert = self._update(alert_id, seen)
-            if alert is not None and event in ("fired", "escalated", "sustained", "resolved"):
-                self.dispatcher.dispatch(alert, event)
-                self.on_event(alert, event)
-                events.append((alert, event))
-        self.alerts.save_states(states)
+        seen = self.scopes()
+        for rule in list(REGISTRY.values()):
+            held = [scope for (name, scope) in now.states if name == rule.name]
+            for scope in dict.fromkeys([*seen, *held]):
+                event = self._step(rule, scope, now)
+                if event is not None:
+                    self.dispatcher.dispatch(*event)
+                    self.on_event(*event)
+                    events.append(event)
+        self.alerts.save_states({state_key(r, s): st for (r, s), st in now.states.items()})
         self.ticks += 1
         return events
+
+    def _step(self, rule: Rule[Any], scope: str, now: _Tick) -> tuple[Alert, Event] | None:
+        """One rule on one scope: verdict, lifecycle, the alert; the event to notify, if any."""
+        t = now.tset.for_scope(rule.name, scope)
+        old = now.states.get((rule.name, scope), ScopeState())
+        current = self.windows.window(scope, now.at, t.window_s)
+        if old.phase == "idle" and current.stats.total < t.min_docs:
+            return None  # the shared minimum volume: no rule fires on a tiny window
+        verdict, current, baseline = self.verdict(
+            rule, scope, t, now.at, now.market, current=current
+        )
+        new_id = old.alert_id or (uuid.uuid4().hex[:16] if verdict.spiking else "")
+        new, event = step(old, verdict, now.at, t, new_id=new_id)
+        keep = new.phase != "idle" or new.cooldown_until_s > now.at
+        now.states[(rule.name, scope)] = new if keep else ScopeState()
+        alert_id = new.alert_id or old.alert_id
+        if alert_id is None:
+            return None
+        seen = Observation(
+            rule.name, scope, event, new, verdict, current, baseline, t, now.tset.version, now.at
+        )
+        alert = self._update(alert_id, seen)
+        if alert is not None and event in ("fired", "escalated", "sustained", "resolved"):
+            return alert, event
+        return None
 
     def _update(self, alert_id: str, seen: Observation) -> Alert | None:
         """Create, update or drop the scope's alert after this evaluation."""
@@ -148,19 +202,20 @@ class Evaluator:
                 return None
             alert = Alert(
                 id=alert_id,
+                rule=seen.rule,
                 scope=Scope.parse(seen.scope),
                 severity=seen.verdict.severity or "warning",
                 state="pending",
                 started_at=_utc(seen.now),
                 updated_at=_utc(seen.now),
-                current=seen.current.as_dict(),
-                baseline=seen.baseline.as_dict(),
+                current=seen.current.unique.as_dict(),
+                baseline=seen.baseline.unique.as_dict(),
                 thresholds_version=seen.version,
             )
         changes: dict[str, object] = {
             "updated_at": _utc(seen.now),
-            "current": seen.current.as_dict(),
-            "baseline": seen.baseline.as_dict(),
+            "current": seen.current.unique.as_dict(),
+            "baseline": seen.baseline.unique.as_dict(),
             "verdict": seen.verdict.as_dict(),
             "thresholds_version": seen.version,
         }
@@ -179,7 +234,7 @@ class Evaluator:
         self.alerts.save(updated)
         return updated
 
-    def _evidence(self, scope: Scope, t: SpikeThresholds, now: float) -> dict[str, object]:
+    def _evidence(self, scope: Scope, t: RuleThresholds, now: float) -> dict[str, object]:
         start, end = _utc(now - t.window_s), _utc(now)
         out: dict[str, object] = {
             "kibana_url": discover_url(self.kibana_url, scope, start - timedelta(minutes=5), end)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from alerting.rules import Severity, SpikeThresholds, Verdict
+from alerting.rules.base import RuleThresholds, Severity, Verdict
 
 Event = Literal["pending", "fired", "escalated", "sustained", "resolved", "dropped"]
 
@@ -29,7 +29,7 @@ class ScopeState:
 
 
 def step(
-    state: ScopeState, verdict: Verdict, now_s: float, t: SpikeThresholds, new_id: str
+    state: ScopeState, verdict: Verdict, now_s: float, t: RuleThresholds, new_id: str
 ) -> tuple[ScopeState, Event | None]:
     """The next state and what happened (an event the notifiers hear about, or None)."""
     if state.phase == "firing":
@@ -37,7 +37,7 @@ def step(
     if not verdict.spiking or now_s < state.cooldown_until_s:
         if state.phase == "pending":
             return replace(state, phase="idle", streak=0, alert_id=None, severity=None), "dropped"
-        return replace(state, streak=0), None
+        return (state if state.streak == 0 else replace(state, streak=0)), None
     streak = state.streak + 1
     alert_id = state.alert_id or new_id
     if streak >= t.pending_evaluations:
@@ -49,7 +49,7 @@ def step(
 
 
 def _firing(
-    state: ScopeState, verdict: Verdict, now_s: float, t: SpikeThresholds
+    state: ScopeState, verdict: Verdict, now_s: float, t: RuleThresholds
 ) -> tuple[ScopeState, Event | None]:
     if not verdict.holding:
         return ScopeState(cooldown_until_s=now_s + t.cooldown_s), "resolved"

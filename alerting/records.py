@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerting.rules import Severity
+from alerting.rules.base import Severity
 
 AlertState = Literal["pending", "firing", "resolved"]
 ScopeKind = Literal["all", "topic", "ticker", "source"]
@@ -49,12 +49,12 @@ class Example(BaseModel):
 
 
 class Alert(BaseModel):
-    """One spike of negative sentiment on one scope, through its lifecycle."""
+    """One rule firing on one scope, through its lifecycle (``rule``: the rule's registry name)."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    rule: str = "negative_spike"
+    rule: str = Field(default="negative_spike", pattern=r"^[a-z][a-z0-9_]{0,63}$")
     scope: Scope
     severity: Severity
     state: AlertState

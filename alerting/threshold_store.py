@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import orjson
 import redis
 
+from alerting.rules.registry import DEFAULT_RULE
 from alerting.thresholds import ThresholdSet, apply_change, initial_set
 from streaming import keys
 
@@ -42,8 +43,9 @@ class ThresholdStore(Protocol):
         *,
         by: str,
         reason: str,
+        rule: str = DEFAULT_RULE,
     ) -> ThresholdSet:
-        """Apply and store a change as a new version; record it in the history."""
+        """Apply and store a change of ``rule`` as a new version; record it in the history."""
 
     def history(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest changes first."""
@@ -75,6 +77,7 @@ class RedisThresholdStore:
         *,
         by: str,
         reason: str,
+        rule: str = DEFAULT_RULE,
     ) -> ThresholdSet:
         """Apply and store a change as a new version; record it in the history."""
         self.current()  # make sure version 1 exists
@@ -83,7 +86,7 @@ class RedisThresholdStore:
                 try:
                     pipe.watch(self.key)  # type: ignore[no-untyped-call]
                     old = ThresholdSet.model_validate_json(pipe.get(self.key) or b"")
-                    new = apply_change(old, defaults, overrides)
+                    new = apply_change(old, defaults, overrides, rule)
                     entry = history_entry(old, new, by, reason)
                     pipe.multi()
                     pipe.set(self.key, new.model_dump_json())
@@ -116,9 +119,10 @@ class MemoryThresholdStore:
         *,
         by: str,
         reason: str,
+        rule: str = DEFAULT_RULE,
     ) -> ThresholdSet:
         """Apply a change as a new version and record it."""
-        new = apply_change(self.set, defaults, overrides)
+        new = apply_change(self.set, defaults, overrides, rule)
         self.changes.insert(0, history_entry(self.set, new, by, reason))
         self.set = new
         return new

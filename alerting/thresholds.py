@@ -1,22 +1,25 @@
-"""Threshold sets: defaults per kind of scope, overrides per scope, versioned and audited.
+"""Threshold sets: per rule, defaults per kind of scope and overrides per scope, versioned.
 
 A change is validated as a whole (a bad value is refused naming its field), stored as a new
 version with who, when, old, new and why, and read by the evaluator at its next tick, so it
-takes effect without a restart.
+takes effect without a restart. Each rule's values are validated by that rule's own thresholds
+model (``alerting.rules.registry``); a rule missing from a stored set runs on its defaults.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
 
-from alerting.records import Scope
-from alerting.rules import SpikeThresholds
+from alerting.rules.base import Rule, RuleThresholds
+from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from streaming import keys
 
+log = logging.getLogger(__name__)
 DEFAULTS_FILE = Path(__file__).resolve().parent / "defaults.yaml"
 KINDS = keys.SCOPE_KINDS
 
@@ -30,27 +33,88 @@ class ThresholdError(ValueError):
         self.message = message
 
 
+def rule_of(name: str) -> Rule[Any]:
+    """The registered rule called ``name`` (ThresholdError naming the known ones otherwise)."""
+    rule = REGISTRY.get(name)
+    if rule is None:
+        raise ThresholdError("rule", f"unknown rule {name!r}; use one of {sorted(REGISTRY)}")
+    return rule
+
+
+class RuleThresholdSet(BaseModel):
+    """One rule's thresholds: full defaults per scope kind, partial overrides per scope."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    defaults: dict[str, SerializeAsAny[RuleThresholds]]
+    overrides: dict[str, dict[str, Any]] = {}
+
+
 class ThresholdSet(BaseModel):
-    """One version of the thresholds."""
+    """One version of the thresholds of every rule."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int = Field(ge=1)
-    defaults: dict[str, SpikeThresholds]
-    overrides: dict[str, dict[str, Any]] = {}
+    rules: dict[str, RuleThresholdSet] = {}
 
-    @field_validator("defaults")
+    @model_validator(mode="before")
     @classmethod
-    def _every_kind(cls, value: dict[str, SpikeThresholds]) -> dict[str, SpikeThresholds]:
-        if set(value) != set(KINDS):
-            raise ValueError(f"defaults must name exactly the scope kinds {list(KINDS)}")
-        return value
+    def _typed_per_rule(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "defaults" in data or "overrides" in data:  # stored before rules were plugins
+            legacy = {k: data.pop(k) for k in ("defaults", "overrides") if k in data}
+            data["rules"] = {DEFAULT_RULE: legacy}
+        rules = data.get("rules") or {}
+        if isinstance(rules, dict):
+            data["rules"] = {
+                name: _typed_rule(REGISTRY[name], value)
+                for name, value in rules.items()
+                if _known(name)
+            }
+        return data
 
-    def for_scope(self, scope: str) -> SpikeThresholds:
+    def of(self, rule: str) -> RuleThresholdSet:
+        """The thresholds of ``rule``: stored, or its defaults if the set has none for it."""
+        found = self.rules.get(rule)
+        if found is not None:
+            return found
+        model = rule_of(rule).thresholds
+        return RuleThresholdSet(defaults={kind: model() for kind in KINDS})
+
+    def for_scope(self, rule: str, scope: str) -> RuleThresholds:
         """The defaults of the scope's kind with the scope's own overrides on top."""
-        base = self.defaults[Scope.parse(scope).kind]
-        extra = self.overrides.get(scope)
-        return SpikeThresholds.model_validate(base.model_dump() | extra) if extra else base
+        mine = self.of(rule)
+        base = mine.defaults[scope.partition(":")[0]]
+        extra = mine.overrides.get(scope)
+        return type(base).model_validate(base.model_dump() | extra) if extra else base
+
+
+def _known(name: str) -> bool:
+    if name in REGISTRY:
+        return True
+    log.warning("thresholds for unknown rule %r ignored (not in the rule registry)", name)
+    return False
+
+
+def _typed_rule(rule: Rule[Any], value: Any) -> Any:
+    """A rule's stored thresholds with each kind's defaults validated by the rule's model."""
+    if not isinstance(value, dict) or not isinstance(value.get("defaults", {}), dict):
+        return value
+    given = value.get("defaults") or {}
+    defaults = {kind: _model(rule, given.get(kind)) for kind in KINDS}
+    unknown = sorted(set(given) - set(KINDS))
+    if unknown:
+        raise ValueError(f"defaults: unknown scope kind(s) {unknown}; use {list(KINDS)}")
+    return {**value, "defaults": defaults}
+
+
+def _model(rule: Rule[Any], value: Any) -> Any:
+    if isinstance(value, rule.thresholds):
+        return value
+    return rule.thresholds.model_validate(value or {})
 
 
 def _field_of(exc: ValidationError, prefix: str) -> ThresholdError:
@@ -59,7 +123,9 @@ def _field_of(exc: ValidationError, prefix: str) -> ThresholdError:
     return ThresholdError(f"{prefix}.{where}" if where else prefix, err["msg"])
 
 
-def _merge_defaults(current: ThresholdSet, changes: dict[str, Any]) -> dict[str, SpikeThresholds]:
+def _merge_defaults(
+    rule: Rule[Any], current: RuleThresholdSet, changes: dict[str, Any]
+) -> dict[str, RuleThresholds]:
     merged = dict(current.defaults)
     for kind, fields in changes.items():
         if kind not in KINDS:
@@ -67,56 +133,67 @@ def _merge_defaults(current: ThresholdSet, changes: dict[str, Any]) -> dict[str,
         if not isinstance(fields, dict):
             raise ThresholdError(f"defaults.{kind}", "must be an object of thresholds")
         try:
-            merged[kind] = SpikeThresholds.model_validate(merged[kind].model_dump() | fields)
+            merged[kind] = rule.thresholds.model_validate(merged[kind].model_dump() | fields)
         except ValidationError as exc:
             raise _field_of(exc, f"defaults.{kind}") from exc
     return merged
 
 
-def _check_overrides(
-    defaults: dict[str, SpikeThresholds], overrides: dict[str, Any]
-) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for scope, fields in overrides.items():
+def _check_override(
+    rule: Rule[Any], defaults: dict[str, RuleThresholds], scope: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The override as stored: validated over its kind's defaults (the values as parsed)."""
+    try:
+        checked = rule.thresholds.model_validate(
+            defaults[scope.partition(":")[0]].model_dump() | fields
+        )
+    except ValidationError as exc:
+        raise _field_of(exc, f"overrides.{scope}") from exc
+    # Keep the validated values ("20" from a command line is stored as 20).
+    return {name: getattr(checked, name) for name in fields}
+
+
+def _merge_overrides(
+    rule: Rule[Any], defaults: dict[str, RuleThresholds], current: dict[str, dict[str, Any]],
+    changes: dict[str, Any],
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Every override, the existing ones too, re-validated over the new defaults."""
+    merged = dict(current)
+    for scope, fields in changes.items():
         kind, sep, value = scope.partition(":")
         if kind not in KINDS[1:] or not sep or not value:
             raise ThresholdError(
                 f"overrides.{scope}", "use topic:NAME, ticker:SYMBOL or source:NAME"
             )
         if fields is None:
-            continue  # null removes an override
-        if not isinstance(fields, dict):
+            merged.pop(scope, None)  # null removes an override
+        elif not isinstance(fields, dict):
             raise ThresholdError(f"overrides.{scope}", "must be an object of thresholds")
-        try:
-            checked = SpikeThresholds.model_validate(defaults[kind].model_dump() | fields)
-        except ValidationError as exc:
-            raise _field_of(exc, f"overrides.{scope}") from exc
-        # Keep the validated values ("20" from a command line is stored as 20).
-        out[scope] = {name: getattr(checked, name) for name in fields}
-    return out
+        else:
+            merged[scope] = fields
+    return {scope: _check_override(rule, defaults, scope, f) for scope, f in merged.items()}
 
 
 def apply_change(
-    current: ThresholdSet, defaults: dict[str, Any] | None, overrides: dict[str, Any] | None
+    current: ThresholdSet,
+    defaults: dict[str, Any] | None,
+    overrides: dict[str, Any] | None,
+    rule: str = DEFAULT_RULE,
 ) -> ThresholdSet:
-    """The next version: ``defaults`` merged per kind over the current ones, ``overrides``
-    merged per scope (null removes one); everything validated."""
-    merged = _merge_defaults(current, defaults or {})
-    new_overrides = dict(current.overrides)
-    checked = _check_overrides(merged, overrides or {})
-    for scope, fields in (overrides or {}).items():
-        if fields is None:
-            new_overrides.pop(scope, None)
-        else:
-            new_overrides[scope] = checked[scope]
-    return ThresholdSet(version=current.version + 1, defaults=merged, overrides=new_overrides)
+    """The next version: ``rule``'s ``defaults`` merged per kind over the current ones, its
+    ``overrides`` merged per scope (null removes one); the whole resulting set validated."""
+    plugin = rule_of(rule)
+    mine = current.of(rule)
+    merged = _merge_defaults(plugin, mine, defaults or {})
+    new_overrides = _merge_overrides(plugin, merged, mine.overrides, overrides or {})
+    rules = dict(current.rules)
+    rules[rule] = RuleThresholdSet(defaults=merged, overrides=new_overrides)
+    return ThresholdSet(version=current.version + 1, rules=rules)
 
 
 def initial_set(path: Path = DEFAULTS_FILE) -> ThresholdSet:
-    """Version 1, from the defaults file."""
+    """Version 1, from the defaults file (every registered rule; missing ones on defaults)."""
     data = yaml.safe_load(path.read_text()) or {}
-    defaults = {
-        kind: SpikeThresholds.model_validate((data.get("defaults") or {}).get(kind) or {})
-        for kind in KINDS
-    }
-    return ThresholdSet(version=1, defaults=defaults, overrides=data.get("overrides") or {})
+    given = data.get("rules") or {}
+    rules = {name: given.get(name) or {} for name in REGISTRY}
+    return ThresholdSet(version=1, rules=rules)

@@ -99,11 +99,13 @@ class Window:
     @property
     def stats(self) -> Stats:
         """The sum over the buckets."""
-        return sum(self.buckets, Stats())
+        return self.buckets[0] if len(self.buckets) == 1 else sum(self.buckets, Stats())
 
     @property
     def unique(self) -> Stats:
         """The sum over first occurrences only."""
+        if len(self.unique_buckets) == 1:
+            return self.unique_buckets[0]
         return sum(self.unique_buckets, Stats())
 
 

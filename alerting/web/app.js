@@ -119,10 +119,30 @@ async function loadTrend(event) {
   }
 }
 
+function selectedRule() {
+  return $("rule").value || "negative_spike";
+}
+
+async function loadRules() {
+  const rules = await api("/api/rules");
+  const chosen = $("rule").value;
+  $("rule").replaceChildren(...rules.map((r) => {
+    const option = text("option", r.name);
+    option.value = r.name;
+    option.title = r.summary;
+    return option;
+  }));
+  if (rules.some((r) => r.name === chosen)) $("rule").value = chosen;
+  const rule = rules.find((r) => r.name === selectedRule());
+  $("rule-summary").textContent = rule ? rule.summary : "";
+}
+
 async function loadThresholds() {
+  await loadRules();
   const t = await api("/api/thresholds");
+  const rule = t.rules[selectedRule()] || { defaults: {} };
   $("tversion").textContent = "version " + t.version;
-  $("defaults").value = JSON.stringify(t.defaults, null, 2);
+  $("defaults").value = JSON.stringify(rule.defaults, null, 2);
   const history = await api("/api/thresholds/history?limit=10");
   $("history").replaceChildren(...history.items.map((h) => text("li", `v${h.version} · ${h.at.slice(0, 19)} · ${h.by} · ${h.reason}`)));
   const operator = role === "operator";
@@ -144,11 +164,19 @@ async function preview() {
     const since = $("since").value;
     const [current, candidate] = await Promise.all([
       api("/api/backtest", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ since }) }),
-      api("/api/backtest", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ since, defaults: edited() }) }),
+      api("/api/backtest", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ since, rule: selectedRule(), defaults: edited() }) }),
     ]);
-    const row = (name, r) => `<tr><td>${name}</td><td>${r.alerts}</td><td>${r.alerts_per_day}</td><td>${r.fired.slice(-5).map((f) => f.scope).join(", ")}</td></tr>`;
-    $("backtest").innerHTML = `<table id="preview-table"><tr><th>thresholds</th><th>alerts</th><th>per day</th><th>latest scopes</th></tr>
-      ${row("current", current.configurations.given)}${row("edited", candidate.configurations.given)}</table>`;
+    // Scope names come from documents: text nodes only, never HTML.
+    const row = (cells, tag) => {
+      const tr = document.createElement("tr");
+      tr.append(...cells.map((c) => text(tag, String(c))));
+      return tr;
+    };
+    const result = (name, r) => row([name, r.alerts, r.alerts_per_day, r.fired.slice(-5).map((f) => `${f.rule} ${f.scope}`).join(", ")], "td");
+    const table = document.createElement("table");
+    table.id = "preview-table";
+    table.append(row(["thresholds", "alerts", "per day", "latest alerts"], "th"), result("current", current.configurations.given), result("edited", candidate.configurations.given));
+    $("backtest").replaceChildren(table);
     showError("");
   } catch (err) {
     $("backtest").textContent = "";
@@ -160,7 +188,7 @@ async function save() {
   try {
     const reason = $("reason").value.trim();
     if (!reason) throw new Error("say why you change the thresholds (reason)");
-    const saved = await api("/api/thresholds", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ defaults: edited(), reason }) });
+    const saved = await api("/api/thresholds", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ rule: selectedRule(), defaults: edited(), reason }) });
     $("reason").value = "";
     await loadThresholds();
     showError("");
@@ -198,4 +226,5 @@ $("logout").onclick = () => { sessionStorage.removeItem("undertow-key"); locatio
 $("trend-form").onsubmit = loadTrend;
 $("preview").onclick = preview;
 $("save").onclick = save;
+$("rule").onchange = () => loadThresholds().catch((err) => showError(err.message));
 if (key) signIn();

@@ -6,7 +6,7 @@ import time
 import uuid
 
 from alerting.alert_store import MemoryAlertStore
-from alerting.evaluator import Evaluator
+from alerting.evaluator import Evaluator, state_key
 from alerting.notifiers import MemoryDispatcher
 from alerting.threshold_store import MemoryThresholdStore
 from streaming.window_store import Countable, MemoryWindowStore
@@ -71,7 +71,7 @@ def test_a_negative_burst_on_a_ticker_fires_once_then_resolves() -> None:
     stored = alerts.get(alert.id)
     assert stored is not None
     assert stored.state == "resolved"
-    assert alerts.states()[TICKER].cooldown_until_s > clock.now
+    assert alerts.states()[state_key("negative_spike", TICKER)].cooldown_until_s > clock.now
 
 
 def test_calm_traffic_fires_nothing() -> None:
@@ -105,3 +105,21 @@ def test_a_threshold_change_takes_effect_at_the_next_tick() -> None:
     evaluator.tick()
     clock.now += 5
     assert [(a.scope.name, e) for a, e in evaluator.tick()] == [(TICKER, "fired")]
+
+
+def test_a_firing_state_stored_before_rules_were_plugins_is_kept() -> None:
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    windows.add(_docs(20, "negative", now - 30, ("all", TICKER)))
+    evaluator, alerts, dispatcher = _evaluator(windows, clock)
+    evaluator.tick()
+    clock.now += 5
+    [(_alert, _)] = evaluator.tick()
+    # As an older version stored it: the bare scope as the key.
+    alerts.save_states({TICKER: alerts.states()[state_key("negative_spike", TICKER)]})
+    clock.now += 5
+    assert evaluator.tick() == []  # still firing: not announced a second time
+    assert alerts.states() == {state_key("negative_spike", TICKER): alerts.states()[
+        state_key("negative_spike", TICKER)]}  # fmt: skip
+    assert [e for _, e in dispatcher.events] == ["fired"]

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alerting.lifecycle import ScopeState, step
-from alerting.rules import SpikeThresholds, Verdict, evaluate
+from alerting.rules.base import Verdict
+from alerting.rules.negative_spike import SpikeThresholds, evaluate
 from streaming.windows import Stats
 
 
@@ -50,17 +51,18 @@ def test_a_spike_meets_every_threshold_and_holds(
 ) -> None:
     verdict = evaluate(current, baseline, t)
     if verdict.spiking:
+        got = verdict.figures
         assert current.total >= t.min_docs and current.negative >= t.min_negative
-        assert verdict.share >= t.share and verdict.ratio >= t.ratio and verdict.z >= t.z
+        assert got["share"] >= t.share and got["ratio"] >= t.ratio and got["z"] >= t.z
         assert verdict.holding  # a spike is always above the (lower) resolve thresholds
         assert (verdict.severity == "critical") == (
-            verdict.ratio >= t.critical.ratio and verdict.share >= t.critical.share
+            got["ratio"] >= t.critical.ratio and got["share"] >= t.critical.share
         )
 
 
 def _verdict(kind: str) -> Verdict:
     spiking, holding = {"spike": (True, True), "hold": (False, True), "calm": (False, False)}[kind]
-    return Verdict(spiking, holding, "warning" if spiking else None, 0.5, 0.1, 5.0, 9.0, kind)
+    return Verdict(spiking, holding, "warning" if spiking else None, kind, {"share": 0.5})
 
 
 histories = st.lists(

@@ -6,7 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from alerting.lifecycle import ScopeState, step
-from alerting.rules import Severity, SpikeThresholds, Verdict, evaluate
+from alerting.rules.base import Severity, Verdict
+from alerting.rules.negative_spike import SpikeThresholds, evaluate
 from streaming.windows import Stats
 
 T = SpikeThresholds()  # window 10 min, baseline 2 h, min 10 docs, share 0.4, ratio 2, z 4
@@ -19,7 +20,7 @@ def stats(total: int, negative: int) -> Stats:
 def test_a_clear_spike_against_a_calm_baseline_fires() -> None:
     v = evaluate(stats(40, 30), stats(400, 40), T)
     assert v.spiking and v.severity == "critical"  # 75% vs 10%: ratio 7.5
-    assert v.ratio == pytest.approx(7.5) and v.z > 3
+    assert v.figures["ratio"] == pytest.approx(7.5) and v.figures["z"] > 3
 
 
 def test_a_moderate_spike_is_a_warning() -> None:
@@ -58,11 +59,8 @@ def verdict(spiking: bool, holding: bool | None = None, severity: Severity = "wa
         spiking,
         spiking if holding is None else holding,
         severity if spiking else None,
-        0.5,
-        0.1,
-        5.0,
-        4.0,
         "",
+        {"share": 0.5, "baseline_share": 0.1, "ratio": 5.0, "z": 4.0},
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from alerting.rules.negative_spike import SpikeThresholds
 from alerting.threshold_store import ThresholdStore
 from alerting.thresholds import ThresholdError, initial_set
 
@@ -17,8 +18,8 @@ def check_threshold_store(store: ThresholdStore) -> None:
                        by="operator:abcd", reason="quieter tickers")  # fmt: skip
     assert new.version == first.version + 1
     assert store.current() == new
-    assert new.for_scope("ticker:ACME").min_docs == 5
-    assert new.for_scope("ticker:OTHER").ratio == 3
+    assert new.for_scope("negative_spike", "ticker:ACME").min_docs == 5
+    assert new.for_scope("negative_spike", "ticker:OTHER") == SpikeThresholds(min_docs=10, ratio=3)
     [entry] = store.history()
     assert (entry["version"], entry["by"], entry["reason"]) == (new.version, "operator:abcd",
                                                                 "quieter tickers")  # fmt: skip

@@ -60,6 +60,24 @@ def serve_cmd(
     serve(settings, evaluate=evaluator, log_level=level)
 
 
+def _changes(
+    assignments: list[str], scope: str | None, rule: str | None
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The one rule the assignments change, and the changes per kind (or for ``scope``)."""
+    changes: dict[str, dict[str, Any]] = {}
+    named: set[str] = set()
+    for text in assignments:
+        rules, kinds, key, value = backtest.parse_assignment(text)
+        named.update([rule] if rule in rules else rules)
+        for kind in kinds if scope is None else [scope]:
+            changes.setdefault(kind, {})[key] = value
+    if rule is not None:
+        named = {rule}
+    if len(named) != 1:
+        raise ThresholdError("rule", f"the keys fit rules {sorted(named)}: name one with --rule")
+    return named.pop(), changes
+
+
 def _store(ctx: typer.Context) -> ThresholdStore:
     settings = app_context(ctx).settings()
     return RedisThresholdStore(redis_client(settings.redis), settings.redis.key_prefix)
@@ -79,27 +97,27 @@ def get_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def set_cmd(
     ctx: typer.Context,
     assignments: Annotated[
-        list[str], typer.Argument(help="key=value (every kind) or kind.key=value.")
+        list[str],
+        typer.Argument(help="key=value (every kind), kind.key=value or rule.kind.key=value."),
     ],
     reason: Annotated[str, typer.Option(help="Why (kept in the history).")],
     scope: Annotated[
         str | None, typer.Option(help="Override for one scope, e.g. ticker:AAPL.")
     ] = None,
+    rule: Annotated[
+        str | None, typer.Option(help="The rule to change (default: the one the keys name).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change thresholds; the evaluator uses the new version at its next tick."""
-    changes: dict[str, dict[str, Any]] = {}
     try:
-        for text in assignments:
-            kinds, name, value = backtest.parse_assignment(text)
-            for kind in kinds if scope is None else [scope]:
-                changes.setdefault(kind, {})[name] = value
+        name, changes = _changes(assignments, scope, rule)
         who = f"cli:{getpass.getuser()}"
         store = _store(ctx)
         new = (
-            store.change(None, changes, by=who, reason=reason)
+            store.change(None, changes, by=who, reason=reason, rule=name)
             if scope
-            else store.change(changes, None, by=who, reason=reason)
+            else store.change(changes, None, by=who, reason=reason, rule=name)
         )
     except ThresholdError as exc:
         raise ThresholdCommandError(str(exc)) from exc
@@ -166,6 +184,7 @@ def backtest_cmd(
             tick_s=settings.alerting.tick_s,
             configs=configs,
             events=labelled,
+            retention_s=settings.streaming.retention_s,
         )
     except ThresholdError as exc:
         raise ThresholdCommandError(str(exc)) from exc

@@ -10,15 +10,12 @@ one story count once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from streaming.windows import Stats
-
-Severity = Literal["warning", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("warning", "critical")
+from alerting.rules.base import RuleThresholds, Severity, Verdict
+from streaming.windows import Stats, Window
 
 
 class SeverityTier(BaseModel):
@@ -30,27 +27,18 @@ class SeverityTier(BaseModel):
     share: float = Field(ge=0.0, le=1.0)
 
 
-class SpikeThresholds(BaseModel):
+class SpikeThresholds(RuleThresholds):
     """Everything an operator can tune about the spike rule for one scope (or kind of scope)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    window_s: int = Field(default=600, ge=60, le=86_400)
-    baseline_s: int = Field(default=7200, ge=300, le=30 * 86_400)
-    min_docs: int = Field(default=10, ge=1)
-    min_baseline_docs: int = Field(default=30, ge=1)
     min_negative: int = Field(default=8, ge=1)
     share: float = Field(default=0.4, gt=0.0, le=1.0)
     ratio: float = Field(default=2.0, ge=1.0)
     z: float = Field(default=4.0, ge=0.0)
     # A baseline share below this is taken as this (no infinite ratio after a calm period).
     baseline_floor: float = Field(default=0.05, gt=0.0, le=1.0)
-    pending_evaluations: int = Field(default=2, ge=1, le=100)
     # Hysteresis: a firing alert resolves only when share or ratio fall below these.
     resolve_share: float = Field(default=0.3, gt=0.0, le=1.0)
     resolve_ratio: float = Field(default=1.5, ge=1.0)
-    cooldown_s: int = Field(default=900, ge=0)
-    renotify_s: int = Field(default=1800, ge=60)
     critical: SeverityTier = SeverityTier(ratio=4.0, share=0.6)
 
     @model_validator(mode="after")
@@ -62,36 +50,17 @@ class SpikeThresholds(BaseModel):
         return self
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What the rule says about one scope at one evaluation."""
-
-    spiking: bool
-    holding: bool  # still above the resolve thresholds (hysteresis)
-    severity: Severity | None
-    share: float
-    baseline_share: float
-    ratio: float
-    z: float
-    reason: str
-
-    def as_dict(self) -> dict[str, object]:
-        """JSON-ready."""
-        return {
-            "spiking": self.spiking,
-            "holding": self.holding,
-            "severity": self.severity,
-            "share": round(self.share, 4),
-            "baseline_share": round(self.baseline_share, 4),
-            "ratio": round(self.ratio, 3),
-            "z": round(self.z, 3),
-            "reason": self.reason,
-        }
-
-
 def _z(share: float, base: float, n: int) -> float:
     variance = max(base * (1 - base), 1e-4) / n
     return (share - base) / math.sqrt(variance)
+
+
+def _verdict(
+    spiking: bool, holding: bool, severity: Severity | None, reason: str, share: float,
+    *, base: float = 0.0, ratio: float = 0.0, z: float = 0.0,
+) -> Verdict:  # fmt: skip
+    figures = {"share": share, "baseline_share": base, "ratio": ratio, "z": z}
+    return Verdict(spiking, holding, severity, reason, figures)
 
 
 def evaluate(
@@ -104,22 +73,44 @@ def evaluate(
     if baseline.total < t.min_baseline_docs and fallback is not None:
         base_stats = fallback
     if current.total < t.min_docs:
-        return Verdict(False, False, None, share, 0.0, 0.0, 0.0, "too few documents")
+        return _verdict(False, False, None, "too few documents", share)
     if base_stats.total < t.min_baseline_docs:
-        return Verdict(False, False, None, share, 0.0, 0.0, 0.0, "too small a baseline")
+        return _verdict(False, False, None, "too small a baseline", share)
     base = base_stats.negative_share
     ratio = share / max(base, t.baseline_floor)
     z = _z(share, base, current.total)
     holding = share >= t.resolve_share and ratio >= t.resolve_ratio
-    checks = {
-        f"negative share {share:.2f} < {t.share}": share >= t.share,
-        f"negative count {current.negative} < {t.min_negative}": current.negative >= t.min_negative,
-        f"ratio {ratio:.2f} < {t.ratio}": ratio >= t.ratio,
-        f"z {z:.2f} < {t.z}": z >= t.z,
-    }
-    failed = [text for text, ok in checks.items() if not ok]
+    # (passed, what, value, its format, threshold); the text only for those that failed.
+    checks = (
+        (share >= t.share, "negative share", share, ".2f", t.share),
+        (current.negative >= t.min_negative, "negative count", current.negative, "d",
+         t.min_negative),
+        (ratio >= t.ratio, "ratio", ratio, ".2f", t.ratio),
+        (z >= t.z, "z", z, ".2f", t.z),
+    )  # fmt: skip
+    failed = [f"{what} {value:{spec}} < {limit}" for ok, what, value, spec, limit in checks
+              if not ok]  # fmt: skip
     if failed:
-        return Verdict(False, holding, None, share, base, ratio, z, "; ".join(failed))
+        return _verdict(False, holding, None, "; ".join(failed), share, base=base, ratio=ratio, z=z)
     critical = ratio >= t.critical.ratio and share >= t.critical.share
     severity: Severity = "critical" if critical else "warning"
-    return Verdict(True, True, severity, share, base, ratio, z, "spike")
+    why = (
+        f"{share:.0%} of {current.total} documents negative, {ratio:.1f}x the baseline's "
+        f"{base:.0%} (z {z:.1f})"
+    )
+    return _verdict(True, True, severity, why, share, base=base, ratio=ratio, z=z)
+
+
+class NegativeSpike:
+    """The negative-share spike, over first occurrences (reposts of one story count once)."""
+
+    name: ClassVar[str] = "negative_spike"
+    summary: ClassVar[str] = "negative-sentiment spike: the negative share far above its baseline"
+    thresholds: ClassVar[type[RuleThresholds]] = SpikeThresholds
+
+    def evaluate(
+        self, current: Window, baseline: Window, t: SpikeThresholds, fallback: Window | None
+    ) -> Verdict:
+        """The spike verdict on the windows' first occurrences."""
+        market = fallback.unique if fallback is not None else None
+        return evaluate(current.unique, baseline.unique, t, market)

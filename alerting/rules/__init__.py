@@ -1,0 +1,1 @@
+"""Alert rules as plugins: one module per rule, registered in ``alerting.rules.registry``."""

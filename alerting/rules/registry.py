@@ -1,0 +1,18 @@
+"""The rule registry: every rule the evaluator runs, by name.
+
+Adding a rule is one module in this package, one line here and its defaults in
+alerting/defaults.yaml; thresholds, the evaluator, the backtest, the API and the web page find it
+here. Read REGISTRY when needed, never copy it at import time (tests register rules of their own).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerting.rules.base import Rule
+from alerting.rules.negative_spike import NegativeSpike
+
+REGISTRY: dict[str, Rule[Any]] = {
+    NegativeSpike.name: NegativeSpike(),
+}
+DEFAULT_RULE = NegativeSpike.name
