@@ -23,6 +23,7 @@ from alerting.lifecycle import Event
 from alerting.records import Alert
 from alerting.settings import WebhookSettings
 from streaming import keys
+from streaming.retry import TransientHTTPStatus, retrying
 
 log = logging.getLogger(__name__)
 DELIVERIES_KEPT = 1000
@@ -121,28 +122,26 @@ class WebhookNotifier:
         self.client = client or httpx.Client(timeout=hook.timeout_s)
 
     def notify(self, alert: Alert, event: Event) -> None:
-        """POST; retry on transport errors and 5xx/429; raise after the last attempt."""
+        """POST; retry what the retry policy calls transient; raise after the last attempt."""
         body = (
             orjson.dumps({"text": slack_text(alert, event)})
             if self.hook.kind == "slack"
             else payload(alert, event)
         )
-        last: Exception | None = None
-        for attempt in range(self.attempts):
-            try:
-                resp = self.client.post(
-                    self.hook.url, content=body, headers={"content-type": "application/json"}
-                )
-                if resp.status_code < 300:
-                    return
-                last = RuntimeError(f"HTTP {resp.status_code}")
-                if resp.status_code < 500 and resp.status_code != 429:
-                    break  # the receiver refuses this request: retrying will not help
-            except httpx.HTTPError as exc:
-                last = exc
-            if attempt + 1 < self.attempts:
-                self.sleep(0.5 * 2**attempt)
-        raise RuntimeError(f"webhook failed after {self.attempts} attempt(s): {last}")
+
+        def post() -> None:
+            resp = self.client.post(
+                self.hook.url, content=body, headers={"content-type": "application/json"}
+            )
+            if resp.status_code >= 300:
+                raise TransientHTTPStatus(resp.status_code)
+
+        retrier = retrying(self.name, sleep=self.sleep, attempts=self.attempts, max_backoff_s=8.0)
+        try:
+            retrier(post)
+        except (TransientHTTPStatus, httpx.HTTPError) as exc:
+            tries = retrier.statistics.get("attempt_number", 1)
+            raise RuntimeError(f"webhook failed after {tries} attempt(s): {exc}") from exc
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """Bulk-index scored documents into Elasticsearch with ``_id`` = document id (idempotent).
 
-Transport failures and overload (429, 5xx) are retried with back-off until they succeed, so a
-sink that is down holds the batch (back-pressure) instead of losing it; a document Elasticsearch
-rejects for its content is a SinkError that names it.
+Transient failures (``streaming.retry``: the cluster unreachable, overload, 5xx, credentials
+refused) are retried with back-off until they succeed, so a sink that is down holds the batch
+(back-pressure) instead of losing it. A document Elasticsearch refuses for its content is named
+in RefusedDocuments while the rest of its batch is indexed; a whole bulk request refused (400,
+413) is split in halves until the documents that cause it are found.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import ApiError, Elasticsearch
 
-from streaming.exceptions import RefusedDocuments, SinkError
+from streaming.exceptions import RefusedDocuments
 from streaming.indices import PREFIX, docs_index
 from streaming.records import ScoredDoc
+from streaming.retry import RetryLater, is_transient, retryable_status, retrying
 
 log = logging.getLogger(__name__)
-RETRYABLE_STATUS = {429, 502, 503, 504}
 
 
 def _operations(docs: Sequence[ScoredDoc], prefix: str) -> list[dict[str, Any]]:
@@ -59,37 +61,48 @@ class ElasticsearchSink:
         """
         pending = list(docs)
         refused: dict[str, str] = {}
-        backoff = 0.5
-        while pending:
-            try:
-                pending = self._attempt(pending, refused)
-            except (TransportError, ApiError) as exc:
-                if isinstance(exc, ApiError) and exc.meta.status not in RETRYABLE_STATUS:
-                    raise SinkError(f"Elasticsearch refused the bulk request: {exc}") from exc
-                log.warning("Elasticsearch unavailable (%s); retrying in %.1f s", exc, backoff)
-                self.on_retry(type(exc).__name__)
+
+        def attempt() -> None:
+            nonlocal pending
+            pending = self._attempt(pending, refused)
             if pending:
-                self.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                raise RetryLater(f"{len(pending)} document(s) to send again")
+
+        retrier = retrying(
+            "Elasticsearch bulk index", sleep=self.sleep, max_backoff_s=self.max_backoff_s,
+            on_retry=self.on_retry,
+        )  # fmt: skip
+        retrier(attempt)
         if refused:
             raise RefusedDocuments(refused)
 
     def _attempt(self, docs: list[ScoredDoc], refused: dict[str, str]) -> list[ScoredDoc]:
-        """One bulk call; note refused documents; return the documents to try again."""
-        resp = self.client.bulk(
-            operations=_operations(docs, self.index_prefix),
-            filter_path="errors,items.*.status,items.*.error",
-        )
+        """One bulk call; note refused documents; return the documents to try again.
+
+        A request refused as a whole for its content is split in halves, down to the single
+        documents that cause it; transient failures of the request are raised (retried).
+        """
+        try:
+            resp = self.client.bulk(
+                operations=_operations(docs, self.index_prefix),
+                filter_path="errors,items.*.status,items.*.error",
+            )
+        except ApiError as exc:
+            if is_transient(exc):
+                raise
+            if len(docs) == 1:
+                refused[docs[0].id] = f"bulk request refused ({exc.meta.status}): {exc.message}"
+                return []
+            half = len(docs) // 2
+            return self._attempt(docs[:half], refused) + self._attempt(docs[half:], refused)
         if not resp.get("errors"):
             return []
         retry: list[ScoredDoc] = []
         for doc, item in zip(docs, resp["items"], strict=True):
             result = next(iter(item.values()))
             status = int(result.get("status", 200))
-            if status in RETRYABLE_STATUS:
+            if status >= 300 and retryable_status(status):
                 retry.append(doc)
             elif status >= 300:
                 refused[doc.id] = str(result.get("error", {}).get("reason", status))
-        if retry:
-            self.on_retry("bulk item overload")
         return retry

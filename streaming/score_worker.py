@@ -23,11 +23,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import orjson
-import redis
 
 from models.serving.scorer import Score
 from models.serving.tickers import merge_tickers
-from streaming.backoff import until_done
 from streaming.decode import DecodeLimits, InputSpec, decode
 from streaming.dedupe import Deduper
 from streaming.dlq import STAGE_DECODE, dead_letter
@@ -36,6 +34,7 @@ from streaming.fingerprint import fingerprint
 from streaming.masking import mask_pii
 from streaming.messages import Envelope, Outcome, OutMessage, Producer
 from streaming.records import ModelRef, RawDoc, ScoredDoc, Sentiment, Topic
+from streaming.retry import until_done
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +144,7 @@ class ScoreWorker:
 
     async def _redis(self, what: str, call: Callable[[], object]) -> object:
         return await until_done(
-            call, what=what, retry_on=(redis.RedisError,), max_backoff_s=self.max_backoff_s
+            call, what=what, max_backoff_s=self.max_backoff_s, first_backoff_s=0.25
         )
 
     async def _fresh(self, good: list[tuple[Envelope, RawDoc]]) -> list[tuple[Envelope, RawDoc]]:

@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import orjson
-import redis
-from elasticsearch import ApiError, TransportError
 from pydantic import ValidationError
 
-from streaming.backoff import until_done
 from streaming.dlq import STAGE_DECODE, STAGE_SINK, dead_letter
-from streaming.exceptions import RefusedDocuments, SinkError
+from streaming.exceptions import RefusedDocuments
 from streaming.messages import Envelope, Outcome, OutMessage, Producer
 from streaming.records import ScoredDoc
+from streaming.retry import until_done
 from streaming.window_store import Countable, WindowStore
 
 log = logging.getLogger(__name__)
@@ -94,8 +92,8 @@ class SinkWorker:
         added = await until_done(
             lambda: self.windows.add(countables),
             what="Redis windows",
-            retry_on=(redis.RedisError,),
             max_backoff_s=self.max_backoff_s,
+            first_backoff_s=0.25,
         )
         return int(added)
 
@@ -109,13 +107,10 @@ class SinkWorker:
                 return exc.refused
             return {}
 
-        # Errors that are not about one document (auth, a broken cluster) are retried too:
-        # giving up would lose the batch.
+        # The sink retries transient failures itself; this covers the rest of the call (a
+        # failure of the thread), under the same policy.
         return await until_done(
-            write,
-            what="Elasticsearch bulk index",
-            retry_on=(SinkError, ApiError, TransportError),
-            max_backoff_s=self.max_backoff_s,
+            write, what="Elasticsearch bulk index", max_backoff_s=self.max_backoff_s
         )
 
     async def handle(self, batch: list[Envelope]) -> Outcome:

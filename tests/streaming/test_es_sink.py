@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elastic_transport import ConnectionError as TransportConnectionError
+from elasticsearch import ApiError
 
 from streaming.es_sink import ElasticsearchSink
 from streaming.exceptions import RefusedDocuments
@@ -60,3 +62,33 @@ def test_a_refused_document_is_named() -> None:
     with pytest.raises(RefusedDocuments) as info:
         _sink(ScriptedClient([bad]), []).write([a, b])
     assert info.value.refused == {b.id: "failed to parse field [published_at]"}
+
+
+def _refused(status: int) -> ApiError:
+    meta = ApiResponseMeta(status, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "h", 9200))
+    return ApiError("request refused", meta, {"error": {"reason": "too large"}})
+
+
+def test_a_refused_bulk_request_is_split_until_the_culprit_is_found() -> None:
+    docs = [scored() for _ in range(4)]
+    refused = _refused(413)
+    ok = {"errors": False}
+    # [a b c d] refused → [a b] fine, [c d] refused → [c] refused alone, [d] fine.
+    client = ScriptedClient([refused, ok, refused, refused, ok])
+    with pytest.raises(RefusedDocuments) as info:
+        _sink(client, []).write(docs)
+    assert list(info.value.refused) == [docs[2].id]
+    assert "413" in info.value.refused[docs[2].id]
+    indexed = [op["index"]["_id"] for call in (client.calls[1], client.calls[4]) for op in call
+               if "index" in op]  # fmt: skip
+    assert indexed == [docs[0].id, docs[1].id, docs[3].id]
+
+
+def test_overload_and_server_errors_are_retried_a_bad_request_is_not() -> None:
+    slept: list[float] = []
+    client = ScriptedClient([_refused(503), _refused(429), {"errors": False}])
+    _sink(client, slept).write([scored()])
+    assert len(client.calls) == 3 and len(slept) == 2
+    lone = scored()
+    with pytest.raises(RefusedDocuments):
+        _sink(ScriptedClient([_refused(400)]), slept).write([lone])
