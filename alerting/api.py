@@ -29,13 +29,14 @@ from alerting import backtest
 from alerting.alert_store import AlertStore
 from alerting.auth import KeyRing, Role, digest
 from alerting.exceptions import AlertingError
+from alerting.records import Alert
 from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from alerting.threshold_store import ThresholdStore
-from alerting.thresholds import ThresholdError
+from alerting.thresholds import ThresholdAudit, ThresholdError, ThresholdSet
 from streaming import keys
 from streaming.durations import parse_duration
 from streaming.exceptions import StreamingError
-from streaming.trends import parse_scope, trend
+from streaming.trends import Trend, parse_scope, trend
 from streaming.window_store import WindowStore
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,29 @@ class BacktestRequest(BaseModel):
     rule: RuleName = DEFAULT_RULE
 
 
+class Health(BaseModel):
+    """Liveness and whether the backing services answer."""
+
+    ok: bool
+    redis: bool
+    elasticsearch: bool
+
+
+class AlertPage(BaseModel):
+    """A page of alerts, newest first, with the total that matched."""
+
+    items: list[Alert]
+    total: int
+    limit: int
+    offset: int
+
+
+class ThresholdHistory(BaseModel):
+    """Threshold changes, newest first."""
+
+    items: list[ThresholdAudit]
+
+
 class RuleInfo(BaseModel):
     """A registered alert rule, as ``GET /api/rules`` lists it."""
 
@@ -148,7 +172,7 @@ config_router = APIRouter(prefix="/api")
 
 
 @service_router.get("/healthz")
-def healthz(services: Svc) -> dict[str, Any]:
+def healthz(services: Svc) -> Health:
     """Liveness and the backing services' reachability (no key needed)."""
     try:
         redis_ok = bool(services.redis.ping())
@@ -158,7 +182,7 @@ def healthz(services: Svc) -> dict[str, Any]:
         es_ok = services.es.cluster.health(timeout="2s")["status"] in ("green", "yellow")
     except (ApiError, TransportError):
         es_ok = False
-    return {"ok": redis_ok and es_ok, "redis": redis_ok, "elasticsearch": es_ok}
+    return Health(ok=redis_ok and es_ok, redis=redis_ok, elasticsearch=es_ok)
 
 
 @service_router.get("/metrics")
@@ -177,7 +201,7 @@ def list_alerts(  # noqa: PLR0917 (FastAPI query parameters)
     since: Annotated[str | None, Query(description="ISO-8601 time or a duration like 1h")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> AlertPage:
     """Alerts, newest first, filtered and paginated: ``{"items": [...], "total": n}``."""
     start = _since(since) if since else None
     try:
@@ -191,8 +215,8 @@ def list_alerts(  # noqa: PLR0917 (FastAPI query parameters)
         and (severity is None or a.severity == severity)
         and (wanted is None or a.scope.name == wanted)
     ]
-    items = [a.model_dump(mode="json") for a in found[offset : offset + limit]]
-    return {"items": items, "total": len(found), "limit": limit, "offset": offset}
+    items = found[offset : offset + limit]
+    return AlertPage(items=items, total=len(found), limit=limit, offset=offset)
 
 
 @alerts_router.get("/alerts/stream")
@@ -206,23 +230,23 @@ async def stream(services: Svc, _: Analyst) -> StreamingResponse:
 
 
 @alerts_router.get("/alerts/{alert_id}")
-def get_alert(alert_id: str, services: Svc, _: Analyst) -> dict[str, Any]:
+def get_alert(alert_id: str, services: Svc, _: Analyst) -> Alert:
     """One alert."""
     alert = services.alerts.get(alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id}")
-    return alert.model_dump(mode="json")
+    return alert
 
 
 @alerts_router.post("/alerts/{alert_id}/ack")
-def ack(alert_id: str, services: Svc, who: Analyst) -> dict[str, Any]:
+def ack(alert_id: str, services: Svc, who: Analyst) -> Alert:
     """Acknowledge an alert (recorded with who and when)."""
     alert = services.alerts.get(alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id}")
     acked = alert.model_copy(update={"acked_by": who.who, "acked_at": datetime.now(UTC)})
     services.alerts.save(acked)
-    return acked.model_dump(mode="json")
+    return acked
 
 
 @alerts_router.get("/trends")
@@ -231,7 +255,7 @@ def trends(
     _: Analyst,
     scope: str = "all",
     window: Annotated[str, Query(description="e.g. 15m, 1h, 1d")] = "1h",
-) -> dict[str, Any]:
+) -> Trend:
     """Sentiment counts of a scope over a window ending now, with the per-bucket series."""
     try:
         name = parse_scope(scope)
@@ -261,14 +285,14 @@ def list_rules(services: Svc, _: Analyst) -> list[RuleInfo]:
 
 
 @config_router.get("/thresholds")
-def get_thresholds(services: Svc, _: Analyst) -> dict[str, Any]:
+def get_thresholds(services: Svc, _: Analyst) -> ThresholdSet:
     """The current threshold set: ``version`` and per rule ``defaults`` per scope kind and
     ``overrides`` per scope."""
-    return services.thresholds.current().model_dump(mode="json")
+    return services.thresholds.current()
 
 
 @config_router.put("/thresholds")
-def put_thresholds(change: ThresholdChange, services: Svc, who: Operator) -> dict[str, Any]:
+def put_thresholds(change: ThresholdChange, services: Svc, who: Operator) -> ThresholdSet:
     """Change thresholds (merged over the current ones); effective at the next evaluation."""
     try:
         new = services.thresholds.change(
@@ -277,19 +301,20 @@ def put_thresholds(change: ThresholdChange, services: Svc, who: Operator) -> dic
     except ThresholdError as exc:
         raise _unprocessable(["body", *exc.field.split(".")], exc.message) from exc
     log.info("thresholds changed to version %d by %s", new.version, who.who)
-    return new.model_dump(mode="json")
+    return new
 
 
 @config_router.get("/thresholds/history")
 def history(
     services: Svc, _: Analyst, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> dict[str, Any]:
+) -> ThresholdHistory:
     """Threshold changes, newest first: version, at, by, reason, old and new."""
-    return {"items": services.thresholds.history(limit)}
+    entries = services.thresholds.history(limit)
+    return ThresholdHistory(items=[ThresholdAudit.model_validate(e) for e in entries])
 
 
-@config_router.post("/backtest")
-def run_backtest(body: BacktestRequest, services: Svc, _: Operator) -> dict[str, Any]:
+@config_router.post("/backtest", response_model_exclude_unset=True)
+def run_backtest(body: BacktestRequest, services: Svc, _: Operator) -> backtest.BacktestReport:
     """What the current (or given) thresholds, and variations of them, would have fired."""
     tset = services.thresholds.current()
     try:

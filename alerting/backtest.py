@@ -56,6 +56,49 @@ class LabelledEvent(BaseModel):
     end: AwareDatetime
 
 
+class FiredAlert(BaseModel):
+    """An alert a configuration would have fired."""
+
+    rule: str
+    scope: str
+    fired_at: AwareDatetime
+    severity: str
+    resolved_at: AwareDatetime | None
+
+
+class DetectionDelay(BaseModel):
+    """From a labelled event's onset to the first alert on its scope, in seconds."""
+
+    mean: float
+    max: float
+
+
+class ConfigurationResult(BaseModel):
+    """What one configuration would have fired; the event figures only with labelled events."""
+
+    set: list[str]
+    alerts: int
+    alerts_per_day: float
+    events: int | None = None
+    detected: int | None = None
+    recall: float | None = None
+    precision: float | None = None
+    false_alerts: int | None = None
+    false_alerts_per_day: float | None = None
+    detection_delay_s: DetectionDelay | None = None
+    fired: list[FiredAlert]
+
+
+class BacktestReport(BaseModel):
+    """A backtest: the period, the scopes and rules it covered, a result per configuration."""
+
+    since: AwareDatetime
+    until: AwareDatetime
+    scopes: int
+    rules: list[str]
+    configurations: dict[str, ConfigurationResult]
+
+
 @dataclass
 class History:
     """Per scope, the counts of each bucket from ``start`` (``buckets`` of ``bucket_s``)."""
@@ -366,7 +409,7 @@ def run(
     events: list[LabelledEvent] | None = None,
     now: datetime | None = None,
     retention_s: int = 48 * 3600,
-) -> dict[str, Any]:
+) -> BacktestReport:
     """Backtest each named configuration (a list of assignments over ``tset``) over ``since``."""
     if not timedelta(0) < since <= MAX_SINCE:
         raise ThresholdError("since", f"a backtest covers up to {MAX_SINCE.days} days")
@@ -383,24 +426,15 @@ def run(
             retention_s=retention_s,
         )  # fmt: skip
         window = max(t.window_s for t in _every_rule(candidate_set))
-        report[name] = {
-            "set": configs[name],
+        report[name] = ConfigurationResult(
+            set=configs[name],
             **score(fired, events or [], days, window),
-            "fired": [
-                {
-                    "rule": f.rule,
-                    "scope": f.scope,
-                    "fired_at": f.fired_at.isoformat(),
-                    "severity": f.severity,
-                    "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
-                }
-                for f in fired
-            ],
-        }
-    return {
-        "since": (until - since).isoformat(),
-        "until": until.isoformat(),
-        "scopes": len(history.counts),
-        "rules": sorted(REGISTRY),
-        "configurations": report,
-    }
+            fired=[FiredAlert.model_validate(f, from_attributes=True) for f in fired],
+        )
+    return BacktestReport(
+        since=until - since,
+        until=until,
+        scopes=len(history.counts),
+        rules=sorted(REGISTRY),
+        configurations=report,
+    )

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    model_validator,
+)
 
 from alerting.rules.base import Rule, RuleThresholds
 from alerting.rules.registry import DEFAULT_RULE, REGISTRY
@@ -90,6 +98,17 @@ class ThresholdSet(BaseModel):
         base = mine.defaults[scope.partition(":")[0]]
         extra = mine.overrides.get(scope)
         return type(base).model_validate(base.model_dump() | extra) if extra else base
+
+
+class ThresholdAudit(BaseModel):
+    """One change in the history: the version it made, when, who, why, the old and new set."""
+
+    version: int
+    at: AwareDatetime
+    by: str
+    reason: str
+    old: ThresholdSet
+    new: ThresholdSet
 
 
 def _known(name: str) -> bool:

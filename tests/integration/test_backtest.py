@@ -4,7 +4,7 @@ evaluator ticking on a simulated clock, give the same alerts."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from alerting import backtest
 from alerting.alert_store import MemoryAlertStore
@@ -36,7 +36,7 @@ def test_backtest_and_live_evaluator_fire_the_same_alerts(alerting_pipeline: Pip
         pipeline.es, f"{pipeline.run}-docs*", tset, since=since, bucket_s=BUCKET_S,
         tick_s=TICK_S, configs={"given": []}, now=until,
     )  # fmt: skip
-    from_backtest = report["configurations"]["given"]["fired"]
+    from_backtest = report.configurations["given"].fired
 
     windows = MemoryWindowStore(bucket_s=BUCKET_S)
     windows.add([Countable.of(d) for d in docs])
@@ -57,7 +57,7 @@ def test_backtest_and_live_evaluator_fire_the_same_alerts(alerting_pipeline: Pip
     print(f"live fired {len(from_live)}:", [(s, f.isoformat()) for _, s, _, f in from_live if f])
     assert len(from_backtest) == len(from_live), (from_backtest, from_live)
     for bt, (rule, scope, severity, fired_at) in zip(from_backtest, from_live, strict=True):
-        assert (bt["rule"], bt["scope"], bt["severity"]) == (rule, scope, severity)
+        assert (bt.rule, bt.scope, bt.severity) == (rule, scope, severity)
         assert fired_at is not None
-        delta = abs(datetime.fromisoformat(bt["fired_at"]) - fired_at)
+        delta = abs(bt.fired_at - fired_at)
         assert delta <= timedelta(seconds=TICK_S), (bt, fired_at)

@@ -67,7 +67,7 @@ def test_trend_sums_the_window_and_lists_its_buckets() -> None:
     ]
     store.add([Countable.of(d) for d in docs])
     result = trend(store, "all", 900, now)
-    assert (result["total"], result["negative"], result["positive"]) == (2, 1, 1)
-    assert result["negative_share"] == 0.5
-    assert len(result["series"]) == 15 and sum(b["total"] for b in result["series"]) == 2
-    assert result["unique"]["total"] == 1  # the same text twice: a repost counts once
+    assert (result.total, result.negative, result.positive) == (2, 1, 1)
+    assert result.negative_share == 0.5
+    assert len(result.series) == 15 and sum(b.total for b in result.series) == 2
+    assert result.unique.total == 1  # the same text twice: a repost counts once

@@ -191,12 +191,12 @@ def backtest_cmd(
     finally:
         es.close()
     if as_json:
-        _echo(report)
+        _echo(report.model_dump(mode="json", exclude_unset=True))
         return
-    for name, result in report["configurations"].items():
+    for name, result in report.configurations.items():
         extra = (
-            f", recall {result['recall']}, precision {result['precision']}"
-            if "recall" in result
+            f", recall {result.recall}, precision {result.precision}"
+            if result.events is not None
             else ""
         )
-        err.print(f"{name}: {result['alerts']} alerts ({result['alerts_per_day']}/day){extra}")
+        err.print(f"{name}: {result.alerts} alerts ({result.alerts_per_day}/day){extra}")

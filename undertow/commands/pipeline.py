@@ -128,7 +128,7 @@ def trends(
     finally:
         client.close()
     if as_json:
-        typer.echo(orjson.dumps(result).decode())
+        typer.echo(result.model_dump_json())
         return
     table = Table(
         "scope",
@@ -144,10 +144,10 @@ def trends(
     table.add_row(
         name,
         window,
-        *(str(result[k]) for k in ("total", "negative", "neutral", "positive")),
-        f"{result['negative_share']:.1%}",
-        f"{result['mean_score']:+.3f}",
-        str(result["unique"]["total"]),
+        *(str(n) for n in (result.total, result.negative, result.neutral, result.positive)),
+        f"{result.negative_share:.1%}",
+        f"{result.mean_score:+.3f}",
+        str(result.unique.total),
     )
     Console().print(table)
 
