@@ -20,7 +20,7 @@ from models.training.training import TrainConfig, _collate, _dev_sets, _encode, 
 from tests.models.commands import undertow_with_registry as _run
 from tests.models.encoders import random_encoder
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SENTIMENT = FIXTURES / "twitter_financial_news_sentiment"
 TOPIC = FIXTURES / "twitter_financial_news_topic"
 DATA = [
