@@ -24,10 +24,11 @@ from elasticsearch import ApiError, Elasticsearch
 from elasticsearch.helpers import scan
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from pydantic import BaseModel, ConfigDict
 
 from deploy.stack import process
 from deploy.stack.manager import Stack
-from models.serving.benchmark import load_corpus, model_only
+from models.serving.benchmark import ModelInfo, load_corpus, model_only
 from models.serving.runtime import scorer_for
 from models.serving.scorer import available_cores
 from streaming.bootstrap import bootstrap
@@ -82,6 +83,46 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+class Latency(BaseModel):
+    """Milliseconds from a record's Kafka timestamp to ``indexed_at``."""
+
+    p50: float
+    p95: float
+    p99: float
+    max: float
+
+
+class BenchResult(BaseModel):
+    """One ``undertow bench`` run (the naive peer's figures absent when it was skipped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_only_dps: float
+    device: str
+    providers: list[str]
+    variant: str
+    threads: int
+    model: ModelInfo
+    e2e_dps: float
+    efficiency: float
+    e2e_cpu_cores: dict[str, float]  # mean cores of each worker and service during e2e
+    latency_rate: float
+    latency_sent: int
+    latency_docs: int
+    latency_ms: Latency
+    worker_rss_mb: dict[str, float]
+    naive_dps: float | None = None
+    naive_tasks: list[str] | None = None
+    naive_one_task_dps: float | None = None
+    naive_docs: int | None = None
+    naive_model: str | None = None
+    speedup_vs_naive: float | None = None
+    speedup_vs_naive_one_task: float | None = None
+    docs: int
+    cores: int
+    code_version: str | None = None
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -361,14 +402,14 @@ def run_bench(
     device: str | None,
     log_level: str,
     progress: Progress,
-) -> dict[str, Any]:
+) -> BenchResult:
     """Every measurement of the bench, in one run; cleans up what it created."""
     result: dict[str, Any] = {}
     scorer = scorer_for(settings.models, model_dir, device)
     progress(f"model only: {docs} documents through the Scorer")
     alone = model_only(scorer, load_corpus(), docs)
     result.update(
-        model_only_dps=alone["model_only_dps"],
+        model_only_dps=alone.model_only_dps,
         device=scorer.runtime.device,
         providers=scorer.runtime.providers,
         variant=scorer.runtime.variant,
@@ -420,4 +461,4 @@ def run_bench(
             shutil.rmtree(home, ignore_errors=True)
     result["docs"] = docs
     result["cores"] = available_cores()
-    return result
+    return BenchResult.model_validate(result)

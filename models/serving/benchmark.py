@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel
 
 from models.serving.scorer import Scorer
 
@@ -17,7 +18,30 @@ def load_corpus(path: Path = BENCH_CORPUS) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def model_only(scorer: Scorer, texts: Sequence[str], docs: int) -> dict[str, Any]:
+class ModelInfo(BaseModel):
+    """Which model a measurement used."""
+
+    name: str
+    version: str
+
+
+class ModelOnlyResult(BaseModel):
+    """The Scorer alone: documents per second and how it ran."""
+
+    model_only_dps: float
+    docs: int
+    seconds: float
+    batch: int
+    threads: int
+    batch_tokens: int
+    device: str
+    providers: list[str]
+    variant: str
+    model: ModelInfo
+    code_version: str | None = None
+
+
+def model_only(scorer: Scorer, texts: Sequence[str], docs: int) -> ModelOnlyResult:
     """Documents per second over ``docs`` texts, in arrival-order chunks of ``max_batch``."""
     stream = [texts[i % len(texts)] for i in range(docs)]
     scorer.score(stream[: scorer.max_batch])  # warm-up: first-run allocations
@@ -25,15 +49,15 @@ def model_only(scorer: Scorer, texts: Sequence[str], docs: int) -> dict[str, Any
     for start in range(0, len(stream), scorer.max_batch):
         scorer.score(stream[start : start + scorer.max_batch])
     elapsed = time.perf_counter() - began
-    return {
-        "model_only_dps": round(docs / elapsed, 1),
-        "docs": docs,
-        "seconds": round(elapsed, 3),
-        "batch": scorer.max_batch,
-        "threads": scorer.runtime.threads,
-        "batch_tokens": scorer.batch_tokens,
-        "device": scorer.runtime.device,
-        "providers": scorer.runtime.providers,
-        "variant": scorer.runtime.variant,
-        "model": {"name": scorer.name, "version": scorer.version},
-    }
+    return ModelOnlyResult(
+        model_only_dps=round(docs / elapsed, 1),
+        docs=docs,
+        seconds=round(elapsed, 3),
+        batch=scorer.max_batch,
+        threads=scorer.runtime.threads,
+        batch_tokens=scorer.batch_tokens,
+        device=scorer.runtime.device,
+        providers=scorer.runtime.providers,
+        variant=scorer.runtime.variant,
+        model=ModelInfo(name=scorer.name, version=scorer.version),
+    )

@@ -56,7 +56,7 @@ def measure_speed(version_dir: Path) -> dict[str, Any]:
             scorer = Scorer(version_dir, device="cpu", variant=variant)
             speed[f"{variant}-cpu"] = model_only(scorer, load_corpus(), SPEED_DOCS)
     return {
-        name: {"docs_per_s": r["model_only_dps"]}
-        | {k: r[k] for k in ("batch", "threads", "providers")}
+        name: {"docs_per_s": r.model_only_dps, "batch": r.batch, "threads": r.threads,
+               "providers": r.providers}
         for name, r in speed.items()
-    }
+    }  # fmt: skip

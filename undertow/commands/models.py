@@ -334,17 +334,17 @@ def promote(
             f"{version} is worse than {current}; not promoted (use --force to override)"
         )
     who = os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
-    record = {
-        "previous": current,
-        "reason": reason or ("forced" if force else "passed the gate"),
-        "forced": force and not passed,
-        "by": who,
-        "gate": lines,
-    }
-    registry.set_current(version, record)
+    promotion = registry.set_current(
+        version,
+        by=who,
+        reason=reason or ("forced" if force else "passed the gate"),
+        previous=current,
+        forced=force and not passed,
+        gate=lines,
+    )
     err.print(f"[green]promoted[/] {version} (was {current})")
     if as_json:
-        echo_json({"version": version, **record})
+        echo_json(promotion.model_dump(mode="json"))
 
 
 @app.command()
@@ -378,17 +378,18 @@ def bench(
         raise typer.BadParameter("must be auto, cpu or cuda", param_hint="--device")
     if model_only:
         err.print(f"scoring {docs} documents with the production batching policy ...")
-        result = run_model_only(_scorer(ctx, model, device), load_corpus(), docs)
-        result["code_version"] = code_version()
+        alone = run_model_only(_scorer(ctx, model, device), load_corpus(), docs)
+        alone.code_version = code_version()
         err.print(
-            f"{result['model_only_dps']:.0f} docs/s on {result['device']} "
-            f"({result['variant']}, batch {result['batch']}, {result['threads']} threads)"
+            f"{alone.model_only_dps:.0f} docs/s on {alone.device} "
+            f"({alone.variant}, batch {alone.batch}, {alone.threads} threads)"
         )
+        result = alone.model_dump(mode="json")
     else:
         from undertow.bench import run_bench  # noqa: PLC0415 (not needed by --model-only)
 
         context = app_context(ctx)
-        result = run_bench(
+        bench = run_bench(
             context.settings(),
             context.config_path,
             docs=docs,
@@ -400,7 +401,8 @@ def bench(
             log_level=logging.getLevelName(logging.getLogger().level),
             progress=lambda msg: err.print(f"[dim]bench[/] {msg}", highlight=False),
         )
-        result["code_version"] = code_version()
+        bench.code_version = code_version()
+        result = bench.model_dump(mode="json", exclude_none=True)
         err.print(_bench_table(result))
     if as_json:
         echo_json(result)
