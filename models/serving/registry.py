@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import AwareDatetime, BaseModel, Field
+
 from models.exceptions import ModelError
 from models.serving.provenance import utc_now
 
@@ -20,6 +22,18 @@ CURRENT_FILE = "CURRENT"
 PROMOTIONS_FILE = "promotions.jsonl"
 CARD_JSON = "card.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class Promotion(BaseModel):
+    """One line of promotions.jsonl: which version became current, when, by whom and why."""
+
+    version: str
+    at: AwareDatetime
+    by: str
+    reason: str
+    previous: str | None = None
+    forced: bool = False
+    gate: list[str] = Field(default_factory=list)  # the promotion gate's verdict, line by line
 
 
 class Registry:
@@ -79,20 +93,23 @@ class Registry:
         data: dict[str, Any] = json.loads((self.path(version) / CARD_JSON).read_text())
         return data
 
-    def set_current(self, version: str, record: dict[str, Any]) -> None:
-        """Point CURRENT at ``version`` atomically and log the promotion with its reason."""
+    def set_current(self, version: str, *, by: str, reason: str, **record: Any) -> Promotion:
+        """Point CURRENT at ``version`` atomically and log the promotion with its reason
+        (``record``: the other fields of a Promotion)."""
         self.path(version)  # must exist
+        entry = Promotion(version=version, at=utc_now(), by=by, reason=reason, **record)
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.root / f".{CURRENT_FILE}.tmp"
         tmp.write_text(version + "\n")
         os.replace(tmp, self.root / CURRENT_FILE)
-        entry = {"version": version, "at": utc_now(), **record}
         with (self.root / PROMOTIONS_FILE).open("a") as log:
-            log.write(json.dumps(entry) + "\n")
+            log.write(entry.model_dump_json() + "\n")
+        return entry
 
-    def promotions(self) -> list[dict[str, Any]]:
+    def promotions(self) -> list[Promotion]:
         """Every recorded promotion, oldest first."""
         path = self.root / PROMOTIONS_FILE
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        lines = path.read_text().splitlines()
+        return [Promotion.model_validate_json(line) for line in lines if line.strip()]

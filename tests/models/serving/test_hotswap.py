@@ -12,7 +12,7 @@ from models.serving.scorer import Scorer
 
 def test_promotion_switches_between_batches_without_losing_any(registry_dir: Path) -> None:
     registry = Registry(registry_dir, shipped=None)
-    registry.set_current("tiny-good", {"reason": "first"})
+    registry.set_current("tiny-good", by="test", reason="first")
     swapping = SwappingScorer(registry, lambda v: Scorer(registry.path(v), threads=1))
     batch = ["oil soars", "shares slump", "fed rates", "flat"] * 8
     seen: list[list[str]] = []
@@ -31,7 +31,7 @@ def test_promotion_switches_between_batches_without_losing_any(registry_dir: Pat
         w.start()
     while len(seen) < 20:
         pass
-    registry.set_current("tiny-bad", {"reason": "second"})
+    registry.set_current("tiny-bad", by="test", reason="second")
     assert swapping.poll() is True
     count_at_swap = len(seen)
     while len(seen) < count_at_swap + 20:
@@ -51,11 +51,11 @@ def test_promotion_switches_between_batches_without_losing_any(registry_dir: Pat
 
 def test_background_polling_picks_up_a_promotion(registry_dir: Path) -> None:
     registry = Registry(registry_dir, shipped=None)
-    registry.set_current("tiny-good", {})
+    registry.set_current("tiny-good", by="test", reason="test")
     swapping = SwappingScorer(registry, lambda v: Scorer(registry.path(v)), poll_interval_s=0.05)
     swapping.start()
     try:
-        registry.set_current("tiny-bad", {})
+        registry.set_current("tiny-bad", by="test", reason="test")
         for _ in range(200):
             if swapping.scorer.version == "tiny-bad":
                 break

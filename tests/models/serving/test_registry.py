@@ -21,13 +21,11 @@ def test_current_falls_back_to_the_shipped_version_until_a_promotion(
     assert registry.current() == "tiny-shipped"
     assert registry.versions() == ["tiny-bad", "tiny-good", "tiny-shipped"]
 
-    registry.set_current("tiny-good", {"reason": "better on dev", "by": "ops"})
+    registry.set_current("tiny-good", reason="better on dev", by="ops")
     assert registry.current() == "tiny-good"
     assert registry.current_path() == registry_dir / "tiny-good"
     log = registry.promotions()
-    assert [(p["version"], p["reason"], p["by"]) for p in log] == [
-        ("tiny-good", "better on dev", "ops")
-    ]
+    assert [(p.version, p.reason, p.by) for p in log] == [("tiny-good", "better on dev", "ops")]
 
 
 def test_no_current_model_is_a_clear_error(registry_dir: Path) -> None:
@@ -40,7 +38,7 @@ def test_unknown_versions_and_bad_names_are_refused(registry_dir: Path) -> None:
     with pytest.raises(ModelError, match="no model version 'nope'"):
         registry.path("nope")
     with pytest.raises(ModelError, match="no model version"):
-        registry.set_current("nope", {})
+        registry.set_current("nope", by="test", reason="test")
     with pytest.raises(ModelError, match="exists already"):
         registry.new_version_dir("tiny-good")
     with pytest.raises(ModelError, match="version name"):
