@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
+
 from alerting.alert_store import AlertStore
 from alerting.evidence import EvidenceFinder, discover_url
 from alerting.lifecycle import Event, ScopeState, step
@@ -112,6 +114,8 @@ class Evaluator:
         self.on_event: Callable[[Alert, Event], None] = lambda alert, event: None
         self._stop = threading.Event()
         self.ticks = 0
+        # Evaluations of one rule on one scope that failed (bad data or thresholds of its own).
+        self.scope_failures = 0
 
     def scopes(self) -> list[str]:
         """``all``, then every topic, ticker and source seen lately."""
@@ -157,7 +161,7 @@ class Evaluator:
         for rule in list(REGISTRY.values()):
             held = [scope for (name, scope) in now.states if name == rule.name]
             for scope in dict.fromkeys([*seen, *held]):
-                event = self._step(rule, scope, now)
+                event = self._isolated(rule, scope, now)
                 if event is not None:
                     self.dispatcher.dispatch(*event)
                     self.on_event(*event)
@@ -165,6 +169,18 @@ class Evaluator:
         self.alerts.save_states({state_key(r, s): st for (r, s), st in now.states.items()})
         self.ticks += 1
         return events
+
+    def _isolated(self, rule: Rule[Any], scope: str, now: _Tick) -> tuple[Alert, Event] | None:
+        """``_step``, where a failure of this one rule on this one scope is logged and counted
+        and the tick goes on; a backing service that is down still fails the whole tick."""
+        try:
+            return self._step(rule, scope, now)
+        except (redis.RedisError, ConnectionError, TimeoutError):
+            raise
+        except Exception:
+            self.scope_failures += 1
+            log.exception("evaluating rule %s on %s failed; other scopes go on", rule.name, scope)
+            return None
 
     def _step(self, rule: Rule[Any], scope: str, now: _Tick) -> tuple[Alert, Event] | None:
         """One rule on one scope: verdict, lifecycle, the alert; the event to notify, if any."""

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import ClassVar
+
+import pytest
 
 from alerting.alert_store import MemoryAlertStore
 from alerting.evaluator import Evaluator, state_key
 from alerting.notifiers import MemoryDispatcher
+from alerting.rules.base import RuleThresholds, Verdict
+from alerting.rules.registry import REGISTRY
 from alerting.threshold_store import MemoryThresholdStore
 from streaming.window_store import Countable, MemoryWindowStore
+from streaming.windows import Window
 
 TICKER = "ticker:ACME"
 
@@ -123,3 +129,35 @@ def test_a_firing_state_stored_before_rules_were_plugins_is_kept() -> None:
     assert alerts.states() == {state_key("negative_spike", TICKER): alerts.states()[
         state_key("negative_spike", TICKER)]}  # fmt: skip
     assert [e for _, e in dispatcher.events] == ["fired"]
+
+
+class Broken:
+    """A rule that fails on one scope (as bad data or a bug in a plugin would)."""
+
+    name: ClassVar[str] = "broken"
+    summary: ClassVar[str] = "fails on ticker:ACME"
+    thresholds: ClassVar[type[RuleThresholds]] = RuleThresholds
+
+    def evaluate(
+        self, current: Window, baseline: Window, t: RuleThresholds, fallback: Window | None
+    ) -> Verdict:
+        raise ZeroDivisionError("a plugin's bug")
+
+
+def test_a_rule_failing_on_one_scope_leaves_the_others_evaluated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Registered before the spike rule: the failure comes first in every tick.
+    monkeypatch.setattr("alerting.evaluator.REGISTRY", {"broken": Broken(), **REGISTRY})
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    windows.add(_docs(20, "negative", now - 30, ("all", TICKER)))
+    evaluator, _, _ = _evaluator(windows, clock)
+    evaluator.tick()
+    clock.now += 5
+    assert [(a.rule, a.scope.name, e) for a, e in evaluator.tick()] == [
+        ("negative_spike", TICKER, "fired")
+    ]
+    assert evaluator.scope_failures > 0
+    assert evaluator.ticks == 2
