@@ -21,6 +21,8 @@ from streaming.records import RawDoc
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _OPTIONAL_STRINGS = ("title", "source_name", "url", "author", "lang")
+# Well under Elasticsearch's 512-byte _id, counted in bytes as it counts them.
+MAX_ID_BYTES = 256
 
 
 @dataclass(frozen=True)
@@ -143,8 +145,8 @@ def _doc_id(raw: Any, source: str, url: str | None, text: str) -> str:
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise DecodeError("wrong_type", f"id must be a string or integer, got {type(raw).__name__}")
     doc_id = str(raw).strip()
-    if not doc_id or len(doc_id) > 256:
-        raise DecodeError("bad_id", "id must have 1 to 256 characters")
+    if not doc_id or len(doc_id.encode("utf-8")) > MAX_ID_BYTES:
+        raise DecodeError("bad_id", f"id must have 1 to {MAX_ID_BYTES} bytes of UTF-8")
     return doc_id
 
 

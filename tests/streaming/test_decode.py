@@ -74,6 +74,8 @@ def test_field_mapping_for_a_foreign_schema() -> None:
         (_msg(text="x" * 30_000), "oversized_text"),
         (b'{"text": "deep", "x": ' + b"[" * 40 + b"]" * 40 + b"}", "too_deep"),
         (_msg(text="ok", id=""), "bad_id"),
+        # 171 characters but 513 bytes: over Elasticsearch's _id limit of 512 bytes.
+        (_msg(text="ok", id="€" * 171), "bad_id"),
         (None, "empty_message"),
     ],
 )
