@@ -8,19 +8,7 @@ from hypothesis import strategies as st
 from alerting.lifecycle import ScopeState, step
 from alerting.rules.base import Verdict
 from alerting.rules.negative_spike import SpikeThresholds
-
-thresholds = st.builds(
-    SpikeThresholds,
-    min_docs=st.integers(1, 50),
-    min_baseline_docs=st.integers(1, 100),
-    min_negative=st.integers(1, 20),
-    share=st.floats(0.3, 0.6),
-    ratio=st.floats(1.5, 3.0),
-    z=st.floats(0, 6),
-    pending_evaluations=st.integers(1, 5),
-    cooldown_s=st.integers(0, 3600),
-    renotify_s=st.integers(60, 3600),
-)
+from tests.alerting.strategies import thresholds
 
 
 def _verdict(kind: str) -> Verdict:

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from alerting.rules.negative_spike import SpikeThresholds, evaluate
 from streaming.windows import Stats
+from tests.alerting.strategies import thresholds
 
 
 @st.composite
@@ -17,20 +18,6 @@ def stats(draw: st.DrawFn, max_total: int = 400) -> Stats:
     total = neg + neu + pos
     score = draw(st.floats(-1, 1)) * total
     return Stats(total, neg, neu, pos, score)
-
-
-thresholds = st.builds(
-    SpikeThresholds,
-    min_docs=st.integers(1, 50),
-    min_baseline_docs=st.integers(1, 100),
-    min_negative=st.integers(1, 20),
-    share=st.floats(0.3, 0.6),
-    ratio=st.floats(1.5, 3.0),
-    z=st.floats(0, 6),
-    pending_evaluations=st.integers(1, 5),
-    cooldown_s=st.integers(0, 3600),
-    renotify_s=st.integers(60, 3600),
-)
 
 
 @given(stats(), stats(), thresholds)
