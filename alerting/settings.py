@@ -7,12 +7,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from streaming.settings import (
-    ElasticsearchSettings,
-    KafkaSettings,
-    RedisSettings,
-    StreamingSettings,
-)
+from streaming.settings import StoresConfig
 
 LOOPBACK = "127.0.0.1"
 
@@ -43,16 +38,8 @@ class AlertingSettings(_Section):
     api_keys_file: Path | None = None
 
 
-class AlertingConfig(Protocol):
+class AlertingConfig(StoresConfig, Protocol):
     """The sections the alerting service reads (the root settings object has them all)."""
 
-    @property
-    def kafka(self) -> KafkaSettings: ...
-    @property
-    def elasticsearch(self) -> ElasticsearchSettings: ...
-    @property
-    def redis(self) -> RedisSettings: ...
-    @property
-    def streaming(self) -> StreamingSettings: ...
     @property
     def alerting(self) -> AlertingSettings: ...

@@ -142,8 +142,8 @@ class StreamingSettings(_Section):
     data_dir: Path = Path(".undertow/faust")
 
 
-class PipelineConfig(Protocol):
-    """The sections the workers read (the root settings object has them all)."""
+class StoresConfig(Protocol):
+    """The sections every service reads: the clients and the pipeline's names and windows."""
 
     @property
     def kafka(self) -> KafkaSettings: ...
@@ -152,6 +152,11 @@ class PipelineConfig(Protocol):
     @property
     def redis(self) -> RedisSettings: ...
     @property
-    def models(self) -> ModelSettings: ...
-    @property
     def streaming(self) -> StreamingSettings: ...
+
+
+class PipelineConfig(StoresConfig, Protocol):
+    """The sections the workers read (the root settings object has them all)."""
+
+    @property
+    def models(self) -> ModelSettings: ...
