@@ -6,7 +6,6 @@ promoted, so the pipeline and the demo work without training.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -15,12 +14,12 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field
 
 from models.exceptions import ModelError
+from models.serving.card import CARD_JSON, ModelCard
 from models.serving.provenance import utc_now
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "shipped"
 CURRENT_FILE = "CURRENT"
 PROMOTIONS_FILE = "promotions.jsonl"
-CARD_JSON = "card.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -88,10 +87,9 @@ class Registry:
         """The directory of the current version."""
         return self.path(self.current())
 
-    def card(self, version: str) -> dict[str, Any]:
-        """The JSON model card of ``version``."""
-        data: dict[str, Any] = json.loads((self.path(version) / CARD_JSON).read_text())
-        return data
+    def card(self, version: str) -> ModelCard:
+        """The model card of ``version``."""
+        return ModelCard.read(self.path(version))
 
     def set_current(self, version: str, *, by: str, reason: str, **record: Any) -> Promotion:
         """Point CURRENT at ``version`` atomically and log the promotion with its reason

@@ -13,7 +13,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -21,7 +20,7 @@ from tokenizers import Tokenizer
 
 from models.exceptions import ModelError
 from models.serving import textprep
-from models.serving.registry import CARD_JSON
+from models.serving.card import ModelCard
 from models.serving.variants import INPUTS, OUTPUTS, VARIANT_FILES
 
 log = logging.getLogger(__name__)
@@ -170,20 +169,15 @@ class Scorer:
         normalise_links: bool | None = None,
         spin: bool = False,
     ) -> None:
-        card_path = model_dir / CARD_JSON
-        if not card_path.exists():
-            raise ModelError(f"{model_dir} is not a model version (no {CARD_JSON})")
-        card: dict[str, Any] = json.loads(card_path.read_text())
-        self.version: str = card["version"]
-        self.name: str = card.get("base_name", "unknown")
-        self.sentiment_labels: list[str] = card["sentiment_labels"]
-        self.topic_labels: list[str] = card["topic_labels"]
+        card = ModelCard.read(model_dir)
+        self.version: str = card.version
+        self.name: str = card.base_name
+        self.sentiment_labels: list[str] = card.sentiment_labels
+        self.topic_labels: list[str] = card.topic_labels
         self.max_batch = max_batch
         # None: as the model was trained (its card says whether links were normalised).
-        self.normalise_links = (
-            bool(card.get("normalise_links", False)) if normalise_links is None else normalise_links
-        )
-        self.max_length = min(max_length, int(card.get("max_length", max_length)))
+        self.normalise_links = card.normalise_links if normalise_links is None else normalise_links
+        self.max_length = min(max_length, card.max_length or max_length)
         self.tokenizer, self.pad_id = _load_tokenizer(model_dir, self.max_length)
         self.session, self.runtime = open_session(model_dir, device, variant, threads, spin)
         self.batch_tokens = batch_tokens or (

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from models.serving.registry import CARD_JSON
+from models.serving.card import CARD_JSON, ModelCard
 
 LICENCES = {
     "financial_phrasebank": "CC BY-NC-SA 3.0 (non-commercial)",
@@ -73,6 +73,6 @@ def markdown(card: dict[str, Any]) -> str:
 
 
 def write(directory: Path, card: dict[str, Any]) -> None:
-    """Write card.json and card.md."""
-    (directory / CARD_JSON).write_text(json.dumps(card, indent=2) + "\n")
+    """Write card.json and card.md (validated as a ModelCard first: serving reads it back)."""
+    (directory / CARD_JSON).write_text(ModelCard.model_validate(card).as_json())
     (directory / "card.md").write_text(markdown(card))

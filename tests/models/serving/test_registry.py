@@ -51,6 +51,6 @@ def test_the_repository_ships_a_current_model() -> None:
     card = registry.card(version)
     assert (registry.path(version) / "model.int8.onnx").exists()
     assert (registry.path(version) / "tokenizer.json").exists()
-    assert card["sentiment_labels"] == ["negative", "neutral", "positive"]
-    assert len(card["topic_labels"]) == 20
-    assert "undertow train" in card["command"]
+    assert card.sentiment_labels == ["negative", "neutral", "positive"]
+    assert len(card.topic_labels) == 20
+    assert "undertow train" in str(card.model_extra and card.model_extra["command"])
