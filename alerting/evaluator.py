@@ -188,7 +188,11 @@ class Evaluator:
         old = now.states.get((rule.name, scope), ScopeState())
         current = self.windows.window(scope, now.at, t.window_s)
         if old.phase == "idle" and current.stats.total < t.min_docs:
-            return None  # the shared minimum volume: no rule fires on a tiny window
+            # The shared minimum volume: no rule fires on a tiny window. A cool-down that has
+            # run out is forgotten here too, as a full evaluation would.
+            if old.cooldown_until_s and old.cooldown_until_s <= now.at:
+                now.states[(rule.name, scope)] = ScopeState()
+            return None
         verdict, current, baseline = self.verdict(
             rule, scope, t, now.at, now.market, current=current
         )

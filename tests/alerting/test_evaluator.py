@@ -79,6 +79,11 @@ def test_a_negative_burst_on_a_ticker_fires_once_then_resolves() -> None:
     assert stored.state == "resolved"
     assert alerts.states()[state_key("negative_spike", TICKER)].cooldown_until_s > clock.now
 
+    # Once the cool-down is over and the scope has gone quiet, nothing is held for it.
+    clock.now += 16 * 60
+    assert evaluator.tick() == []
+    assert alerts.states() == {}
+
 
 def test_calm_traffic_fires_nothing() -> None:
     now = time.time()
