@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     SerializeAsAny,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -49,12 +50,20 @@ def rule_of(name: str) -> Rule[Any]:
     return rule
 
 
+# Each rule has a thresholds model of its own: in the schema, an object (GET /api/rules gives
+# each rule's own schema); in Python, that rule's model, serialised with all its fields.
+AnyThresholds = Annotated[
+    SerializeAsAny[RuleThresholds],
+    WithJsonSchema({"type": "object", "description": "the thresholds model of the rule"}),
+]
+
+
 class RuleThresholdSet(BaseModel):
     """One rule's thresholds: full defaults per scope kind, partial overrides per scope."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    defaults: dict[str, SerializeAsAny[RuleThresholds]]
+    defaults: dict[str, AnyThresholds]
     overrides: dict[str, dict[str, Any]] = {}
 
 
