@@ -10,7 +10,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from models.exceptions import ModelError
 from models.serving.registry import Registry
 from models.serving.scorer import Score, Scorer
 
@@ -52,7 +51,7 @@ class SwappingScorer:
             self._loading = wanted
         try:
             fresh = self.factory(wanted)
-        except ModelError:
+        except Exception:
             log.exception(
                 "could not load model version %s; keeping %s", wanted, self._scorer.version
             )
@@ -74,8 +73,8 @@ class SwappingScorer:
         while not self._stop.wait(self.poll_interval_s):
             try:
                 self.poll()
-            except ModelError:
-                log.exception("model registry poll failed")
+            except Exception:
+                log.exception("model registry poll failed; polling again")
 
     def stop(self) -> None:
         """End the polling thread."""

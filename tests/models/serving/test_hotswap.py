@@ -63,3 +63,41 @@ def test_background_polling_picks_up_a_promotion(registry_dir: Path) -> None:
     finally:
         swapping.stop()
     assert swapping.score(["oil soars"])[0].model_version == "tiny-bad"
+
+
+class FlakyRegistry(Registry):
+    """A registry whose CURRENT pointer cannot be read a few times (a volume that hiccups)."""
+
+    def __init__(self, root: Path, failures: int) -> None:
+        super().__init__(root, shipped=None)
+        self.failures = failures
+
+    def current(self) -> str:
+        if self.failures > 0 and threading.current_thread().name == "model-hotswap":
+            self.failures -= 1
+            raise OSError("stale file handle")
+        return super().current()
+
+
+def test_the_polling_thread_survives_errors_and_a_version_that_will_not_load(
+    registry_dir: Path, tmp_path: Path
+) -> None:
+    registry = FlakyRegistry(registry_dir, failures=3)
+    registry.set_current("tiny-good", by="test", reason="test")
+    (registry_dir / "tiny-broken").mkdir()
+    (registry_dir / "tiny-broken" / "card.json").write_text('{"version": "tiny-broken"}')
+    swapping = SwappingScorer(registry, lambda v: Scorer(registry.path(v)), poll_interval_s=0.02)
+    swapping.start()
+    try:
+        registry.set_current("tiny-broken", by="test", reason="a version that cannot load")
+        threading.Event().wait(0.3)
+        assert swapping.scorer.version == "tiny-good"  # the broken one is refused, not fatal
+        registry.set_current("tiny-bad", by="test", reason="test")
+        for _ in range(200):
+            if swapping.scorer.version == "tiny-bad":
+                break
+            threading.Event().wait(0.05)
+    finally:
+        swapping.stop()
+    assert registry.failures == 0
+    assert swapping.scorer.version == "tiny-bad"
