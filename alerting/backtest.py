@@ -27,7 +27,7 @@ from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from alerting.threshold_store import MemoryThresholdStore
 from alerting.thresholds import KINDS, ThresholdError, ThresholdSet, apply_change
 from streaming.window_store import Countable
-from streaming.windows import LABELS, Stats, Window, bucket_start
+from streaming.windows import LABELS, Stats, Window, bucket_count, bucket_start
 
 PAGE = 5000
 MAX_SINCE = timedelta(days=31)
@@ -196,10 +196,12 @@ class HistoryWindows:
         # Plain lists: a window is two row lookups and ten subtractions, no array overhead.
         self._sums = {scope: history.prefix_sums(scope).tolist() for scope in history.counts}
         self._listed: dict[str, int] = {}
-        seen: dict[str, tuple[int, int]] = {}
+        # Per kind: each value with the first and last bucket it has documents in.
+        self._spans: dict[str, list[tuple[str, int, int]]] = {}
         for scope, buckets in history.counts.items():
-            seen[scope] = (min(buckets), max(buckets))
-        self._seen = seen
+            kind, _, value = scope.partition(":")
+            if value:
+                self._spans.setdefault(kind, []).append((value, min(buckets), max(buckets)))
 
     def add(self, docs: Sequence[Countable]) -> int:
         """History is read-only: nothing is counted."""
@@ -213,7 +215,7 @@ class HistoryWindows:
     def window(self, scope: str, end_s: float, window_s: int) -> Window:
         """The sums of the window's buckets (as live: ``bucket_starts``), as one bucket."""
         b = self.history.bucket_s
-        count = max(1, -(-window_s // b))
+        count = bucket_count(window_s, b)
         first = [bucket_start(end_s, b) - (count - 1) * b]
         sums = self._sums.get(scope)
         if sums is None:
@@ -231,12 +233,8 @@ class HistoryWindows:
             return []
         self._listed[kind] = index
         oldest = self._index(now - self.retention_s)
-        found = []
-        for scope, (first, last) in self._seen.items():
-            k, _, value = scope.partition(":")
-            if k == kind and value and first <= index and last >= oldest:
-                found.append(value)
-        return found
+        spans = self._spans.get(kind, [])
+        return [value for value, first, last in spans if first <= index and last >= oldest]
 
 
 class SimulatedClock:
@@ -249,17 +247,6 @@ class SimulatedClock:
         return self.now
 
 
-@dataclass(frozen=True)
-class Fired:
-    """An alert the backtest would have fired."""
-
-    rule: str
-    scope: str
-    fired_at: datetime
-    severity: str
-    resolved_at: datetime | None
-
-
 def simulate(
     history: History,
     tset: ThresholdSet,
@@ -268,7 +255,7 @@ def simulate(
     end_s: float,
     tick_s: float,
     retention_s: int,
-) -> list[Fired]:
+) -> list[FiredAlert]:
     """Run the live evaluator tick by tick from ``start_s`` to ``end_s``; return the alerts.
 
     While no alert is held, a tick can change nothing until the next bucket, so the clock jumps
@@ -292,23 +279,21 @@ def simulate(
     return _fired(dispatcher)
 
 
-def _fired(dispatcher: MemoryDispatcher) -> list[Fired]:
-    fired: dict[str, Fired] = {}
+def _fired(dispatcher: MemoryDispatcher) -> list[FiredAlert]:
+    fired: dict[str, FiredAlert] = {}
     for alert, event in dispatcher.events:
         if event == "fired" and alert.fired_at is not None:
-            fired[alert.id] = Fired(
-                alert.rule, alert.scope.name, alert.fired_at, alert.severity, None
-            )
+            fired[alert.id] = FiredAlert(
+                rule=alert.rule, scope=alert.scope.name, fired_at=alert.fired_at,
+                severity=alert.severity, resolved_at=None,
+            )  # fmt: skip
         elif event == "resolved" and alert.id in fired:
-            last = fired[alert.id]
-            fired[alert.id] = Fired(
-                last.rule, last.scope, last.fired_at, last.severity, alert.resolved_at
-            )
+            fired[alert.id] = fired[alert.id].model_copy(update={"resolved_at": alert.resolved_at})
     return sorted(fired.values(), key=lambda f: f.fired_at)
 
 
 def score(
-    fired: list[Fired], events: list[LabelledEvent], days: float, window_s: int
+    fired: list[FiredAlert], events: list[LabelledEvent], days: float, window_s: int
 ) -> dict[str, Any]:
     """Alerts per day, and with labelled events: detection delay, precision, recall."""
     out: dict[str, Any] = {"alerts": len(fired), "alerts_per_day": round(len(fired) / days, 3)}
@@ -429,7 +414,7 @@ def run(
         report[name] = ConfigurationResult(
             set=configs[name],
             **score(fired, events or [], days, window),
-            fired=[FiredAlert.model_validate(f, from_attributes=True) for f in fired],
+            fired=fired,
         )
     return BacktestReport(
         since=until - since,

@@ -19,10 +19,15 @@ def bucket_start(epoch_s: float, size_s: int) -> int:
     return int(epoch_s // size_s) * size_s
 
 
+def bucket_count(window_s: int, size_s: int) -> int:
+    """How many buckets a window of ``window_s`` spans (at least one)."""
+    return max(1, -(-window_s // size_s))
+
+
 def bucket_starts(end_s: float, window_s: int, size_s: int) -> list[int]:
     """Starts of the buckets of the window that ends at ``end_s`` (the bucket holding it last)."""
     last = bucket_start(end_s, size_s)
-    count = max(1, -(-window_s // size_s))
+    count = bucket_count(window_s, size_s)
     return [last - i * size_s for i in range(count - 1, -1, -1)]
 
 
