@@ -120,10 +120,15 @@ class ThresholdAudit(BaseModel):
     new: ThresholdSet
 
 
+_WARNED: set[str] = set()
+
+
 def _known(name: str) -> bool:
     if name in REGISTRY:
         return True
-    log.warning("thresholds for unknown rule %r ignored (not in the rule registry)", name)
+    if name not in _WARNED:  # the stored set is read at every tick: say it once
+        _WARNED.add(name)
+        log.warning("thresholds for unknown rule %r ignored (not in the rule registry)", name)
     return False
 
 
