@@ -30,6 +30,7 @@ from alerting.alert_store import AlertStore
 from alerting.auth import KeyRing, Role, digest
 from alerting.exceptions import AlertingError
 from alerting.records import Alert
+from alerting.rules.base import RULE_NAME_PATTERN
 from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from alerting.threshold_store import ThresholdStore
 from alerting.thresholds import ThresholdAudit, ThresholdError, ThresholdSet
@@ -71,7 +72,7 @@ class Caller(BaseModel):
     who: str
 
 
-RuleName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+RuleName = Annotated[str, Field(pattern=RULE_NAME_PATTERN)]
 
 
 class ThresholdChange(BaseModel):

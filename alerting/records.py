@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerting.rules.base import Severity
+from alerting.rules.base import RULE_NAME_PATTERN, Severity
 
 AlertState = Literal["pending", "firing", "resolved"]
 ScopeKind = Literal["all", "topic", "ticker", "source"]
@@ -54,7 +54,7 @@ class Alert(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    rule: str = Field(default="negative_spike", pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    rule: str = Field(default="negative_spike", pattern=RULE_NAME_PATTERN)
     scope: Scope
     severity: Severity
     state: AlertState

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from streaming.windows import Window
 
 Severity = Literal["warning", "critical"]
+# What a rule's name may be: it is an alert's ``rule``, a key in threshold sets and state keys.
+RULE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 SEVERITIES: tuple[Severity, ...] = ("warning", "critical")
 
 
