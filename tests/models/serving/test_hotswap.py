@@ -49,6 +49,14 @@ def test_promotion_switches_between_batches_without_losing_any(registry_dir: Pat
     assert swapping.poll() is False  # nothing new
 
 
+def _wait_for(swapping: SwappingScorer, version: str, timeout_s: float = 10.0) -> None:
+    """Until the polling thread has switched to ``version`` (or the time is up)."""
+    for _ in range(int(timeout_s / 0.05)):
+        if swapping.scorer.version == version:
+            return
+        threading.Event().wait(0.05)
+
+
 def test_background_polling_picks_up_a_promotion(registry_dir: Path) -> None:
     registry = Registry(registry_dir, shipped=None)
     registry.set_current("tiny-good", by="test", reason="test")
@@ -56,10 +64,7 @@ def test_background_polling_picks_up_a_promotion(registry_dir: Path) -> None:
     swapping.start()
     try:
         registry.set_current("tiny-bad", by="test", reason="test")
-        for _ in range(200):
-            if swapping.scorer.version == "tiny-bad":
-                break
-            threading.Event().wait(0.05)
+        _wait_for(swapping, "tiny-bad")
     finally:
         swapping.stop()
     assert swapping.score(["oil soars"])[0].model_version == "tiny-bad"
@@ -93,10 +98,7 @@ def test_the_polling_thread_survives_errors_and_a_version_that_will_not_load(
         threading.Event().wait(0.3)
         assert swapping.scorer.version == "tiny-good"  # the broken one is refused, not fatal
         registry.set_current("tiny-bad", by="test", reason="test")
-        for _ in range(200):
-            if swapping.scorer.version == "tiny-bad":
-                break
-            threading.Event().wait(0.05)
+        _wait_for(swapping, "tiny-bad")
     finally:
         swapping.stop()
     assert registry.failures == 0
