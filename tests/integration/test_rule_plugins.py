@@ -91,6 +91,12 @@ def in_process(
         thread.join(timeout=30)
 
 
+def _change(url: str, defaults: dict[str, object], reason: str) -> httpx.Response:
+    """PUT a change of the test rule's defaults, as an operator."""
+    body = {"rule": NoGoodNews.name, "defaults": defaults, "reason": reason}
+    return httpx.put(f"{url}/api/thresholds", json=body, headers=OPERATOR)
+
+
 def test_a_rule_registered_in_a_test_runs_everywhere(
     in_process: tuple[str, Alerting, Pipeline],
     browser: WebDriver,  # noqa: F811 (the fixture)
@@ -115,26 +121,10 @@ def test_a_rule_registered_in_a_test_runs_everywhere(
     assert rules[NoGoodNews.name]["defaults"]["ticker"]["max_positive_share"] == 0.1
 
     # Its thresholds are validated by its own model.
-    bad = httpx.put(
-        f"{url}/api/thresholds",
-        json={
-            "rule": NoGoodNews.name,
-            "defaults": {"ticker": {"max_positive_share": 2}},
-            "reason": "test",
-        },
-        headers=OPERATOR,
-    )
+    bad = _change(url, {"ticker": {"max_positive_share": 2}}, "test")
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["body", "defaults", "ticker", "max_positive_share"]
-    good = httpx.put(
-        f"{url}/api/thresholds",
-        json={
-            "rule": NoGoodNews.name,
-            "defaults": {"ticker": {"max_positive_share": 0.05}},
-            "reason": "stricter",
-        },
-        headers=OPERATOR,
-    )
+    good = _change(url, {"ticker": {"max_positive_share": 0.05}}, "stricter")
     assert good.status_code == 200, good.text
     stored = good.json()["rules"][NoGoodNews.name]["defaults"]["ticker"]
     assert stored["max_positive_share"] == 0.05
