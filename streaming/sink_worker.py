@@ -9,6 +9,7 @@ dead-letter topic with the reason instead of blocking the partition.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -107,11 +108,8 @@ class SinkWorker:
                 return exc.refused
             return {}
 
-        # The sink retries transient failures itself; this covers the rest of the call (a
-        # failure of the thread), under the same policy.
-        return await until_done(
-            write, what="Elasticsearch bulk index", max_backoff_s=self.max_backoff_s
-        )
+        # The sink retries transient failures itself (streaming.retry), off the event loop.
+        return await asyncio.to_thread(write)
 
     async def handle(self, batch: list[Envelope]) -> Outcome:
         """Write one batch to both sinks, dead-letter what cannot be written, then ack."""
