@@ -11,6 +11,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streaming.clients import elasticsearch_client, kafka_python_kwargs
+from streaming.dlq import record_limit
 from streaming.exceptions import BootstrapError
 from streaming.indices import index_templates
 from streaming.settings import PipelineConfig
@@ -53,8 +54,12 @@ def ensure_topics(settings: PipelineConfig) -> list[str]:
         existing = set(admin.list_topics())
         missing = [t for t in all_topics(kafka.topics, settings.streaming) if t not in existing]
         created = []
+        # Every record the workers produce fits (streaming.dlq), framing included.
+        configs = {"max.message.bytes": str(record_limit(settings.streaming.max_message_bytes))}
         for name in missing:
-            topic = NewTopic(name, kafka.partitions, kafka.replication_factor)
+            topic = NewTopic(
+                name, kafka.partitions, kafka.replication_factor, topic_configs=configs
+            )
             try:
                 admin.create_topics([topic])
                 created.append(name)

@@ -1,36 +1,78 @@
-"""Dead letters, following Kafka Connect's convention: the original bytes unchanged as the value,
-why and from where in the headers (``reason`` plus Connect's ``__connect.errors.*`` names, so
-tools that read Connect's dead-letter queues read ours)."""
+"""Dead letters, following Kafka Connect's convention: the original bytes as the value, why and
+from where in the headers (``reason`` plus Connect's ``__connect.errors.*`` names, so tools that
+read Connect's dead-letter queues read ours).
+
+Sizes fit together so that a dead letter can always be produced (see the README, "Size
+limits"): the producer and the topics the workers write are sized ``HEADROOM_BYTES`` above the
+input limit (``record_limit``), so the dead letter of any message the workers accept, headers
+included, fits whole. A message larger than the input limit (a topic whose broker allows more)
+is carried truncated to the input limit, with its original size and SHA-256 in the headers; a
+key over ``MAX_KEY_BYTES`` is replaced by its SHA-256 the same way.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 from streaming.messages import Envelope, OutMessage
 
 REASON = "reason"
+ORIGINAL_BYTES = "original_bytes"
+ORIGINAL_SHA256 = "original_sha256"
+TRUNCATED = "truncated"
+ORIGINAL_KEY_SHA256 = "original_key_sha256"
 _CONNECT = "__connect.errors."
 STAGE_DECODE = "VALUE_CONVERTER"
+STAGE_TRANSFORM = "TRANSFORMATION"
 STAGE_SINK = "TASK_PUT"
+# Room above the input limit for the key, the headers and the record's own framing.
+HEADROOM_BYTES = 64 * 1024
+MAX_KEY_BYTES = 1024
+_MAX_ERROR_CHARS = 1000
+
+
+def record_limit(max_message_bytes: int) -> int:
+    """The largest record the workers produce: the producer's request limit and the
+    ``max.message.bytes`` of the topics they write (scored, dead letters)."""
+    return max_message_bytes + HEADROOM_BYTES
 
 
 def dead_letter(
-    envelope: Envelope, dlq_topic: str, reason: str, error: BaseException | str, stage: str
+    envelope: Envelope,
+    dlq_topic: str,
+    reason: str,
+    error: BaseException | str,
+    stage: str,
+    *,
+    max_value_bytes: int,
 ) -> OutMessage:
-    """The dead letter for ``envelope``: same key and value, the reason and origin in headers."""
+    """The dead letter for ``envelope``: its key and value (cut to ``max_value_bytes`` if
+    longer), the reason and origin in headers."""
     error_class = error if isinstance(error, str) else type(error).__name__
-    message = str(error)[:1000]
     headers = {
         REASON: reason,
         f"{_CONNECT}topic": envelope.topic,
         f"{_CONNECT}partition": str(envelope.partition),
         f"{_CONNECT}offset": str(envelope.offset),
         f"{_CONNECT}stage": stage,
-        f"{_CONNECT}exception.class.name": error_class,
-        f"{_CONNECT}exception.message": message,
+        f"{_CONNECT}exception.class.name": error_class[:200],
+        f"{_CONNECT}exception.message": str(error)[:_MAX_ERROR_CHARS],
     }
+    value = envelope.value
+    if value is not None and len(value) > max_value_bytes:
+        headers[ORIGINAL_BYTES] = str(len(value))
+        headers[ORIGINAL_SHA256] = hashlib.sha256(value).hexdigest()
+        headers[TRUNCATED] = "true"
+        value = value[:max_value_bytes]
+    key = envelope.key
+    if key is not None and len(key) > MAX_KEY_BYTES:
+        digest = hashlib.sha256(key).hexdigest()
+        headers[ORIGINAL_KEY_SHA256] = digest
+        key = digest.encode("ascii")
     return OutMessage(
         topic=dlq_topic,
-        key=envelope.key,
-        value=envelope.value,
+        key=key,
+        value=value,
         headers=tuple((k, v.encode("utf-8")) for k, v in headers.items()),
     )
 

@@ -20,6 +20,7 @@ from faust import Stream
 from faust.types import EventT, StreamT
 
 from streaming.batching import MicroBatcher
+from streaming.dlq import record_limit
 from streaming.messages import Envelope, OutMessage
 from streaming.settings import KafkaSettings, PipelineConfig
 from streaming.topics import consumer_group
@@ -70,6 +71,8 @@ def make_app(settings: PipelineConfig, role: str) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger=0.002,
+        # Room for a dead letter of the largest accepted message (streaming.dlq).
+        producer_max_request_size=record_limit(streaming.max_message_bytes),
         processing_guarantee="at_least_once",
         stream_recovery_delay=0.0,
         topic_allow_declare=False,  # `stack up` / the worker's bootstrap create the topics

@@ -1,21 +1,23 @@
 """The one retry policy: what is worth retrying, and how (tenacity, exponential back-off).
 
 Transient failures are retried: a service that cannot be reached or times out, overload
-(HTTP 429) and server errors (5xx), Redis errors, credentials refused (401/403: an operator
-fixes them, and giving up would lose the data) and a part of a batch that must be sent again
-(``RetryLater``). Anything else is permanent and raised at once: the caller decides what to do
-with what failed (dead-letter it, split its batch, record the failure).
+(HTTP 429) and server errors (5xx), Redis errors, Kafka errors its client calls retriable (and
+produce timeouts), credentials refused (401/403: an operator fixes them, and giving up would
+lose the data) and a part of a batch that must be sent again (``RetryLater``). Anything else
+is permanent and raised at once: the caller decides what to do with what failed (dead-letter
+it, split its batch, record the failure).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
 import redis
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from elasticsearch import ApiError, TransportError
 from tenacity import (
     AsyncRetrying,
@@ -56,6 +58,8 @@ def is_transient(exc: BaseException) -> bool:
         return retryable_status(int(exc.meta.status))
     if isinstance(exc, TransientHTTPStatus):
         return retryable_status(exc.status)
+    if isinstance(exc, KafkaError):
+        return bool(exc.retriable) or isinstance(exc, KafkaTimeoutError)
     return isinstance(exc, RetryLater | TransportError | redis.RedisError | httpx.TransportError)
 
 
@@ -107,4 +111,11 @@ async def until_done(call: Callable[[], R], *, what: str, **options: Any) -> R:
     """Run the blocking ``call`` in a thread until it succeeds or fails permanently."""
     retrier = AsyncRetrying(**policy(what, **options))
     result: R = await retrier(asyncio.to_thread, call)
+    return result
+
+
+async def until_sent(call: Callable[[], Awaitable[R]], *, what: str, **options: Any) -> R:
+    """Await ``call()`` until it succeeds or fails permanently (an async ``until_done``)."""
+    retrier = AsyncRetrying(**policy(what, **options))
+    result: R = await retrier(call)
     return result

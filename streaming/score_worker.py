@@ -2,9 +2,10 @@
 
 Per batch: decode and validate every message (bad ones become dead letters with the reason),
 skip ids scored before, mark near-duplicates, score the rest in ONE call to the models off the
-event loop, produce everything and wait for Kafka's acknowledgement, remember the scored ids,
-then acknowledge the input messages. A crash anywhere before the last step means the batch is
-consumed again: scored again and produced again under the same key, which the sinks absorb.
+event loop, produce everything and wait for Kafka's acknowledgement (retried while Kafka is
+unavailable), remember the scored ids, then acknowledge the input messages. A crash anywhere
+before the last step means the batch is consumed again: scored again and produced again under
+the same key, which the sinks absorb.
 
 Batches may overlap (the next one is scored while this one waits for Kafka), but deliveries
 keep batch order: Faust commits the first unbroken run of acknowledged offsets, so a later batch
@@ -34,7 +35,7 @@ from streaming.fingerprint import fingerprint
 from streaming.masking import mask_pii
 from streaming.messages import Envelope, Outcome, OutMessage, Producer
 from streaming.records import ModelRef, RawDoc, ScoredDoc, Sentiment, Topic
-from streaming.retry import until_done
+from streaming.retry import until_done, until_sent
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,16 @@ class ScoreWorker:
                 raw = decode(env.value, spec, timestamp_ms=env.timestamp_ms, limits=self.limits)
                 good.append((env, _masked(raw) if self.mask else raw))
             except DecodeError as exc:
-                dead.append(dead_letter(env, self.dlq_topic, exc.reason, exc, STAGE_DECODE))
-                self.counters.by_reason[exc.reason] = self.counters.by_reason.get(exc.reason, 0) + 1
+                dead.append(self._dead(env, exc.reason, exc, STAGE_DECODE))
         return good, dead
+
+    def _dead(
+        self, env: Envelope, reason: str, error: BaseException | str, stage: str
+    ) -> OutMessage:
+        self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + 1
+        return dead_letter(
+            env, self.dlq_topic, reason, error, stage, max_value_bytes=self.limits.max_bytes
+        )
 
     async def _redis(self, what: str, call: Callable[[], object]) -> object:
         return await until_done(
@@ -201,7 +209,9 @@ class ScoreWorker:
     ) -> Outcome:
         """Produce, remember the scored ids, acknowledge the inputs."""
         if out:
-            await self.producer.send_many(out)
+            # Retried, not raised: a crash would consume the batch again and fail again.
+            await until_sent(lambda: self.producer.send_many(out), what="Kafka produce",
+                             max_backoff_s=self.max_backoff_s, first_backoff_s=0.25)  # fmt: skip
         if scored:
             ids = [d.id for d in scored]
             await self._redis("dedupe mark", lambda: self.deduper.mark(ids))

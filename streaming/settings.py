@@ -122,7 +122,9 @@ class StreamingSettings(_Section):
     batches_in_flight: int = Field(default=2, ge=1, le=8)
     sink_max_batch: int = Field(default=500, ge=1, le=10_000)
     sink_max_wait_ms: int = Field(default=200, ge=0, le=60_000)
-    max_message_bytes: int = Field(default=1_000_000, ge=1024)
+    # The input limit; what the workers produce may be HEADROOM_BYTES (64 KiB) larger and the
+    # topics bootstrap creates accept that (streaming.dlq, README "Size limits").
+    max_message_bytes: int = Field(default=1_000_000, ge=1024, le=16_000_000)
     max_text_chars: int = Field(default=20_000, ge=16)
     bucket_s: int = Field(default=60, ge=1, le=86_400)
     retention_s: int = Field(default=48 * 3600, ge=60)

@@ -22,7 +22,7 @@ from streaming.dlq import STAGE_DECODE, STAGE_SINK, dead_letter
 from streaming.exceptions import RefusedDocuments
 from streaming.messages import Envelope, Outcome, OutMessage, Producer
 from streaming.records import ScoredDoc
-from streaming.retry import until_done
+from streaming.retry import until_done, until_sent
 from streaming.window_store import Countable, WindowStore
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class SinkWorker:
         producer: Producer,
         *,
         dlq_topic: str,
+        max_value_bytes: int,
         max_backoff_s: float = 30.0,
         on_batch: Callable[[SinkCounters], None] | None = None,
     ) -> None:
@@ -70,9 +71,16 @@ class SinkWorker:
         self.index = index
         self.producer = producer
         self.dlq_topic = dlq_topic
+        # A dead letter carries at most this much of its record (streaming.dlq).
+        self.max_value_bytes = max_value_bytes
         self.max_backoff_s = max_backoff_s
         self.counters = SinkCounters()
         self.on_batch = on_batch or (lambda counters: None)
+
+    def _dead(self, env: Envelope, reason: str, error: BaseException, stage: str) -> OutMessage:
+        return dead_letter(
+            env, self.dlq_topic, reason, error, stage, max_value_bytes=self.max_value_bytes
+        )
 
     def _parse(
         self, batch: Sequence[Envelope]
@@ -83,7 +91,7 @@ class SinkWorker:
             try:
                 doc = parse_scored(env)
             except (ValueError, ValidationError) as exc:
-                dead.append(dead_letter(env, self.dlq_topic, "invalid_scored", exc, STAGE_DECODE))
+                dead.append(self._dead(env, "invalid_scored", exc, STAGE_DECODE))
                 continue
             docs[doc.id] = (env, doc)  # the later record of an id wins (the newer score)
         return docs, dead
@@ -116,9 +124,8 @@ class SinkWorker:
         docs, dead = self._parse(batch)
         refused_ids = await self._index(docs) if docs else {}
         refused = [
-            dead_letter(
+            self._dead(
                 docs[doc_id][0],
-                self.dlq_topic,
                 "refused_by_elasticsearch",
                 RefusedDocuments({doc_id: reason}),
                 STAGE_SINK,
@@ -128,7 +135,9 @@ class SinkWorker:
         kept = [doc for doc_id, (_, doc) in docs.items() if doc_id not in refused_ids]
         counted = await self._count(kept) if kept else 0
         if dead or refused:
-            await self.producer.send_many(dead + refused)
+            letters = dead + refused
+            await until_sent(lambda: self.producer.send_many(letters), what="Kafka produce",
+                             max_backoff_s=self.max_backoff_s, first_backoff_s=0.25)  # fmt: skip
         for env in batch:
             env.ack()
         c = self.counters

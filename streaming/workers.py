@@ -119,6 +119,7 @@ def sink_role(settings: PipelineConfig) -> Role:
         ),
         FaustProducer(app),
         dlq_topic=topics.dlq,
+        max_value_bytes=st.max_message_bytes,
         max_backoff_s=st.max_backoff_s,
         on_batch=_Reporter("sink"),
     )

@@ -11,6 +11,7 @@ from functools import partial
 
 import orjson
 import pytest
+from aiokafka.errors import RequestTimedOutError
 
 from models.serving.scorer import Score, Scorer
 from streaming.decode import InputSpec
@@ -229,3 +230,25 @@ def test_after_a_failed_batch_no_later_batch_is_acked(tiny_scorer: Scorer) -> No
     # Faust commits the first unbroken run of acked offsets: acking 1 alone would skip 0.
     assert acked == []
     assert [m.key for m in producer.sent] == [b"a"]  # b was never produced either
+
+
+def test_a_produce_that_kafka_calls_retriable_is_retried_not_raised(tiny_scorer: Scorer) -> None:
+    class BrokerBlips(MemoryProducer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.failures = 2
+
+        async def send_many(self, messages: Sequence[OutMessage]) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise RequestTimedOutError()
+            await super().send_many(messages)
+
+    producer = BrokerBlips()
+    message = env(doc("a", "great quarter"))
+    acked: list[int] = []
+    _record_acks([message], acked)
+    worker = make(tiny_scorer, producer)
+    worker.max_backoff_s = 0.01
+    asyncio.run(worker.handle([message]))
+    assert [d.id for d in scored_of(producer)] == ["a"] and acked == [0]

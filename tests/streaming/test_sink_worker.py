@@ -44,7 +44,7 @@ def envs(docs: list[ScoredDoc], acked: list[int]) -> list[Envelope]:
 def test_a_batch_lands_in_both_sinks_once_and_is_acked() -> None:
     store, index, acked = MemoryWindowStore(), ListIndex(), list[int]()
     docs = [scored(tickers=("ONLYHERE",)) for _ in range(5)]
-    worker = SinkWorker(store, index, MemoryProducer(), dlq_topic=DLQ)
+    worker = SinkWorker(store, index, MemoryProducer(), dlq_topic=DLQ, max_value_bytes=100_000)
     asyncio.run(worker.handle(envs(docs, acked)))
     asyncio.run(worker.handle(envs(docs, acked)))  # redelivered: nothing changes
     assert set(index.docs) == {d.id for d in docs}
@@ -59,7 +59,10 @@ def test_records_that_are_not_scored_documents_and_refused_ones_go_to_the_dlq() 
     producer, acked = MemoryProducer(), list[int]()
     index = ListIndex(refuse={refused.id})
     batch = [*envs([good, refused], acked), env(b'{"id": "x"}', acked, 7)]
-    asyncio.run(SinkWorker(MemoryWindowStore(), index, producer, dlq_topic=DLQ).handle(batch))
+    worker = SinkWorker(
+        MemoryWindowStore(), index, producer, dlq_topic=DLQ, max_value_bytes=100_000
+    )
+    asyncio.run(worker.handle(batch))
     reasons = sorted(headers_of(m)["reason"] for m in producer.on(DLQ))
     assert reasons == ["invalid_scored", "refused_by_elasticsearch"]
     assert set(index.docs) == {good.id}
