@@ -2,10 +2,12 @@
 
 Per batch: decode and validate every message (bad ones become dead letters with the reason),
 skip ids scored before, mark near-duplicates, score the rest in ONE call to the models off the
-event loop, produce everything and wait for Kafka's acknowledgement (retried while Kafka is
-unavailable), remember the scored ids, then acknowledge the input messages. A crash anywhere
-before the last step means the batch is consumed again: scored again and produced again under
-the same key, which the sinks absorb.
+event loop (a call that fails is tried again, then split until the documents that fail it are
+found; those, and any scored with a non-finite figure, are dead-lettered ``scoring_failed``),
+produce everything and wait for Kafka's acknowledgement (retried while Kafka is unavailable),
+remember the scored ids, then acknowledge the input messages. A crash anywhere before the last
+step means the batch is consumed again: scored again and produced again under the same key,
+which the sinks absorb.
 
 Batches may overlap (the next one is scored while this one waits for Kafka), but deliveries
 keep batch order: Faust commits the first unbroken run of acknowledged offsets, so a later batch
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +32,7 @@ from models.serving.scorer import Score
 from models.serving.tickers import merge_tickers
 from streaming.decode import DecodeLimits, InputSpec, decode
 from streaming.dedupe import Deduper
-from streaming.dlq import STAGE_DECODE, dead_letter
+from streaming.dlq import STAGE_DECODE, STAGE_TRANSFORM, dead_letter
 from streaming.exceptions import DecodeError, ScoreError
 from streaming.fingerprint import fingerprint
 from streaming.masking import mask_pii
@@ -45,6 +48,11 @@ class BatchScorer(Protocol):
 
     def score(self, texts: Sequence[str]) -> list[Score]:
         """One Score per text, in order."""
+
+
+def _finite(score: Score) -> bool:
+    figures = [score.sentiment_score, score.topic_confidence, *score.sentiment_probs.values()]
+    return all(math.isfinite(f) for f in figures)
 
 
 def text_to_score(doc: RawDoc) -> str:
@@ -165,21 +173,68 @@ class ScoreWorker:
         self.counters.skipped_seen += len(good) - len(unique) + len(seen)
         return [pair for doc_id, pair in unique.items() if doc_id not in seen]
 
-    async def _score(self, fresh: list[tuple[Envelope, RawDoc]]) -> list[ScoredDoc]:
+    async def _infer(self, texts: list[str], attempts: int) -> list[Score | str]:
+        """Scores for ``texts``, or for a text that cannot be scored, why.
+
+        A call that fails as a whole is tried ``attempts`` times, then split in halves, down to
+        the single texts that make it fail; a Score with a non-finite figure fails its text.
+        """
+        loop = asyncio.get_running_loop()
+        for attempt in range(attempts):
+            try:
+                scores = await loop.run_in_executor(self.executor, self.scorer.score, texts)
+                if len(scores) != len(texts):
+                    raise ScoreError(f"{len(scores)} scores for {len(texts)} texts")
+                return [s if _finite(s) else "the model returned a non-finite figure"
+                        for s in scores]  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - any failure of the models fails texts only
+                failure = f"{type(exc).__name__}: {exc}"
+                log.warning("scoring %d text(s) failed (try %d of %d): %s",
+                            len(texts), attempt + 1, attempts, failure)  # fmt: skip
+        if len(texts) == 1:
+            return [failure]
+        half = len(texts) // 2
+        return await self._infer(texts[:half], 1) + await self._infer(texts[half:], 1)
+
+    async def _score(
+        self, fresh: list[tuple[Envelope, RawDoc]]
+    ) -> tuple[list[ScoredDoc], list[OutMessage]]:
+        """Score the fresh documents; a document that cannot be scored is dead-lettered."""
         if not fresh:
-            return []
+            return [], []
         texts = [text_to_score(doc) for _, doc in fresh]
         prints = {doc.id: fingerprint(text) for (_, doc), text in zip(fresh, texts, strict=True)}
         first = await self._redis("fingerprint lookup", lambda: self.deduper.first_of(prints))
         assert isinstance(first, dict)
-        loop = asyncio.get_running_loop()
-        scores = await loop.run_in_executor(self.executor, self.scorer.score, texts)
-        return [
-            scored_doc(
-                doc, score, None if first[doc.id] == doc.id else first[doc.id], env.received_s
+        scored: list[ScoredDoc] = []
+        dead: list[OutMessage] = []
+        for (env, doc), score in zip(fresh, await self._infer(texts, 2), strict=True):
+            if isinstance(score, str):
+                dead.append(self._dead(env, "scoring_failed", score, STAGE_TRANSFORM))
+                continue
+            origin = first[doc.id]
+            scored.append(
+                scored_doc(doc, score, None if origin == doc.id else origin, env.received_s)
             )
-            for (env, doc), score in zip(fresh, scores, strict=True)
-        ]
+        return scored, dead
+
+    def _records(
+        self, scored: list[ScoredDoc], envelopes: dict[str, Envelope]
+    ) -> tuple[list[ScoredDoc], list[OutMessage], list[OutMessage]]:
+        """The scored records to produce; one too large for the scored topic is dead-lettered
+        (its text and fields were each within limits, but not all of them together)."""
+        kept: list[ScoredDoc] = []
+        records: list[OutMessage] = []
+        dead: list[OutMessage] = []
+        for doc in scored:
+            value = orjson.dumps(doc.model_dump(mode="json"))
+            if len(value) > self.limits.max_bytes:
+                why = f"the scored record has {len(value)} bytes, limit {self.limits.max_bytes}"
+                dead.append(self._dead(envelopes[doc.id], "oversized_scored", why, STAGE_TRANSFORM))
+                continue
+            kept.append(doc)
+            records.append(OutMessage(self.scored_topic, doc.id.encode("utf-8"), value))
+        return kept, records, dead
 
     async def handle(self, batch: list[Envelope]) -> Outcome:
         """Process one batch; returns after everything is produced and the inputs are acked."""
@@ -189,13 +244,10 @@ class ScoreWorker:
         delivered = False
         try:
             good, dead = self._decode(batch)
-            scored = await self._score(await self._fresh(good))
-            out = dead + [
-                OutMessage(
-                    self.scored_topic, d.id.encode("utf-8"), orjson.dumps(d.model_dump(mode="json"))
-                )
-                for d in scored
-            ]
+            fresh = await self._fresh(good)
+            scored, failed = await self._score(fresh)
+            scored, records, oversized = self._records(scored, {d.id: e for e, d in fresh})
+            out = dead + failed + oversized + records
             if previous is not None and not await previous:
                 raise ScoreError("an earlier batch failed; this one is not acknowledged either")
             outcome = await self._deliver(batch, out, scored)

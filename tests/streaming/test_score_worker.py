@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +16,7 @@ import pytest
 from aiokafka.errors import RequestTimedOutError
 
 from models.serving.scorer import Score, Scorer
-from streaming.decode import InputSpec
+from streaming.decode import DecodeLimits, InputSpec
 from streaming.dedupe import MemoryDeduper
 from streaming.dlq import headers_of
 from streaming.messages import Envelope, MemoryProducer, OutMessage
@@ -232,6 +234,53 @@ def test_after_a_failed_batch_no_later_batch_is_acked(tiny_scorer: Scorer) -> No
     assert [m.key for m in producer.sent] == [b"a"]  # b was never produced either
 
 
+class PoisonScorer:
+    """Fails any call that holds a text with ``poison`` in it; NaN for ``nan``; counts calls."""
+
+    def __init__(self, scorer: Scorer, fail_first: int = 0) -> None:
+        self.scorer, self.calls, self.fail_first = scorer, 0, fail_first
+
+    def score(self, texts: Sequence[str]) -> list[Score]:
+        self.calls += 1
+        if self.calls <= self.fail_first:
+            raise RuntimeError("device busy")
+        if any("poison" in t for t in texts):
+            raise ValueError("the tokenizer choked")
+        scores = self.scorer.score(texts)
+        return [
+            dataclasses.replace(s, sentiment_score=math.nan) if "nan" in t else s
+            for s, t in zip(scores, texts, strict=True)
+        ]
+
+
+def test_a_document_that_cannot_be_scored_fails_alone_with_its_reason(
+    tiny_scorer: Scorer,
+) -> None:
+    producer = MemoryProducer()
+    texts = ["great quarter", "poison pill", "awful slump", "nan figures", "record profit"]
+    batch = [env(doc(f"d{i}", t), offset=i) for i, t in enumerate(texts)]
+    acked: list[int] = []
+    _record_acks(batch, acked)
+    outcome = asyncio.run(make(PoisonScorer(tiny_scorer), producer).handle(batch))  # type: ignore[arg-type]
+    assert sorted(d.id for d in scored_of(producer)) == ["d0", "d2", "d4"]
+    dead = {headers_of(m)["__connect.errors.offset"]: headers_of(m) for m in producer.on(DLQ)}
+    assert set(dead) == {"1", "3"}
+    assert {h["reason"] for h in dead.values()} == {"scoring_failed"}
+    assert "tokenizer choked" in dead["1"]["__connect.errors.exception.message"]
+    assert "non-finite" in dead["3"]["__connect.errors.exception.message"]
+    assert (outcome.done, outcome.dead_lettered) == (3, 2)
+    assert sorted(acked) == list(range(5))  # nothing is consumed again
+
+
+def test_a_batch_that_fails_once_is_tried_again_whole(tiny_scorer: Scorer) -> None:
+    producer = MemoryProducer()
+    scorer = PoisonScorer(tiny_scorer, fail_first=1)
+    batch = [env(doc(f"d{i}", "great quarter"), offset=i) for i in range(4)]
+    asyncio.run(make(scorer, producer).handle(batch))  # type: ignore[arg-type]
+    assert len(scored_of(producer)) == 4 and producer.on(DLQ) == []
+    assert scorer.calls == 2  # one failure, then the whole batch again; not split
+
+
 def test_a_produce_that_kafka_calls_retriable_is_retried_not_raised(tiny_scorer: Scorer) -> None:
     class BrokerBlips(MemoryProducer):
         def __init__(self) -> None:
@@ -252,3 +301,19 @@ def test_a_produce_that_kafka_calls_retriable_is_retried_not_raised(tiny_scorer:
     worker.max_backoff_s = 0.01
     asyncio.run(worker.handle([message]))
     assert [d.id for d in scored_of(producer)] == ["a"] and acked == [0]
+
+
+def test_a_scored_record_over_the_limit_is_dead_lettered_not_produced(
+    tiny_scorer: Scorer,
+) -> None:
+    producer = MemoryProducer()
+    worker = make(tiny_scorer, producer)
+    worker.limits = DecodeLimits(max_bytes=4096, max_text_chars=3000)
+    # Each field is within the text limit; all of them together are not within the record's.
+    fields = {n: "x" * 850 for n in ("title", "url", "author")}
+    value = doc("big", "y" * 1250, **fields)
+    assert len(value) < 4096  # the input is within its limit
+    asyncio.run(worker.handle([env(value)]))
+    assert scored_of(producer) == []
+    (letter,) = producer.on(DLQ)
+    assert headers_of(letter)["reason"] == "oversized_scored"
