@@ -76,7 +76,9 @@ def ensure_topics(settings: PipelineConfig) -> list[str]:
 def ensure_index_templates(settings: PipelineConfig) -> list[str]:
     """Write the index templates (idempotent: same body, same result); return their names."""
     es = elasticsearch_client(settings.elasticsearch)
-    templates = index_templates(settings.elasticsearch.index_prefix)
+    templates = index_templates(
+        settings.elasticsearch.index_prefix, settings.elasticsearch.replicas
+    )
     try:
         for name, body in templates.items():
             es.indices.put_index_template(name=name, **body)

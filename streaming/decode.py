@@ -32,7 +32,10 @@ class DecodeLimits:
     max_bytes: int = 1_000_000
     max_text_chars: int = 20_000
     max_depth: int = 32
-    max_future: timedelta = timedelta(days=1)
+    # Clock skew allowed to a feed: a document dated further ahead is refused.
+    max_future: timedelta = timedelta(minutes=5)
+    # A document dated further back is refused (no index outside the retention); None: any.
+    max_age: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,19 @@ def parse_time(raw: Any, fallback_ms: int | None, limits: DecodeLimits) -> datet
             raise TypeError(f"a {type(raw).__name__} is not a time")
     except (ValueError, TypeError, OverflowError, OSError) as exc:
         raise DecodeError("bad_timestamp", f"published_at {raw!r}: {exc}") from exc
-    if not _EARLIEST <= when <= datetime.now(UTC) + limits.max_future:
+    now = datetime.now(UTC)
+    if when < _EARLIEST:
         raise DecodeError("bad_timestamp", f"published_at {when.isoformat()} is out of range")
+    if when > now + limits.max_future:
+        raise DecodeError(
+            "future_timestamp",
+            f"published_at {when.isoformat()} is more than {limits.max_future} ahead of now",
+        )
+    if limits.max_age is not None and when < now - limits.max_age:
+        raise DecodeError(
+            "expired_timestamp",
+            f"published_at {when.isoformat()} is older than the retention ({limits.max_age})",
+        )
     return when.astimezone(UTC)
 
 

@@ -89,17 +89,18 @@ def alerts_index(prefix: str = PREFIX) -> str:
     return f"{prefix}-alerts"
 
 
-def index_templates(prefix: str = PREFIX) -> dict[str, dict[str, Any]]:
+def index_templates(prefix: str = PREFIX, replicas: int = 0) -> dict[str, dict[str, Any]]:
     """Composable index templates by name, ready for ``indices.put_index_template``."""
+    settings = {"number_of_replicas": replicas}
     return {
         f"{prefix}-docs": {
             "index_patterns": [docs_pattern(prefix)],
-            "template": {"settings": {"number_of_replicas": 0}, "mappings": DOCS_MAPPINGS},
+            "template": {"settings": settings, "mappings": DOCS_MAPPINGS},
             "priority": 200,
         },
         alerts_index(prefix): {
             "index_patterns": [f"{alerts_index(prefix)}*"],
-            "template": {"settings": {"number_of_replicas": 0}, "mappings": ALERTS_MAPPINGS},
+            "template": {"settings": settings, "mappings": ALERTS_MAPPINGS},
             "priority": 200,
         },
     }

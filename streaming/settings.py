@@ -70,6 +70,11 @@ class ElasticsearchSettings(_Section):
     ca_certs: Path | None = None
     verify_certs: bool = True
     request_timeout_s: float = Field(default=30.0, gt=0)
+    # Daily indices are deleted this many days after their date (an index lifecycle policy);
+    # a document dated before that is dead-lettered (expired_timestamp), never indexed.
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    # Replicas of every index undertow creates (0 on one node; 1 or more on a cluster).
+    replicas: int = Field(default=0, ge=0, le=16)
 
 
 class RedisSettings(_Section):
@@ -126,6 +131,9 @@ class StreamingSettings(_Section):
     # topics bootstrap creates accept that (streaming.dlq, README "Size limits").
     max_message_bytes: int = Field(default=1_000_000, ge=1024, le=16_000_000)
     max_text_chars: int = Field(default=20_000, ge=16)
+    # A document dated more than this ahead of the worker's clock is dead-lettered
+    # (future_timestamp); one older than the windows' retention is indexed, not counted.
+    max_clock_skew_s: int = Field(default=300, ge=0, le=7 * 86_400)
     bucket_s: int = Field(default=60, ge=1, le=86_400)
     retention_s: int = Field(default=48 * 3600, ge=60)
     # A document id scored within this time is not scored again (0 = never skip).

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import faust
 
@@ -20,6 +21,7 @@ from streaming.es_sink import ElasticsearchSink
 from streaming.faust_app import FaustProducer, attach, make_app
 from streaming.lag import scrape_lag
 from streaming.metrics import TimedScorer, WorkerMetrics
+from streaming.retention import keep
 from streaming.score_worker import ScoreCounters, ScoreWorker
 from streaming.settings import PipelineConfig
 from streaming.sink_worker import SinkCounters, SinkWorker
@@ -83,7 +85,12 @@ def score_role(settings: PipelineConfig) -> Role:
         specs=specs,
         scored_topic=topics.scored,
         dlq_topic=topics.dlq,
-        limits=DecodeLimits(max_bytes=st.max_message_bytes, max_text_chars=st.max_text_chars),
+        limits=DecodeLimits(
+            max_bytes=st.max_message_bytes,
+            max_text_chars=st.max_text_chars,
+            max_future=timedelta(seconds=st.max_clock_skew_s),
+            max_age=timedelta(days=settings.elasticsearch.retention_days),
+        ),
         max_backoff_s=st.max_backoff_s,
         on_batch=_Reporter("score"),
         mask=st.mask_pii,
@@ -123,6 +130,12 @@ def sink_role(settings: PipelineConfig) -> Role:
         max_backoff_s=st.max_backoff_s,
         on_batch=_Reporter("sink"),
     )
+    es_settings = settings.elasticsearch
+
+    async def retention() -> None:  # expired daily indices: at start, then hourly
+        await keep(es, es_settings.index_prefix, es_settings.retention_days, every_s=3600.0)
+
+    app.task(retention)
     attach(
         app,
         [topics.scored],

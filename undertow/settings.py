@@ -75,6 +75,16 @@ class Settings(BaseSettings):
             es["hosts"] = [f"http://{LOOPBACK}:{stack['elasticsearch_port']}"]
         return data
 
+    @model_validator(mode="after")
+    def _indices_outlive_windows(self) -> Settings:
+        """A document counted in the windows must still be searchable."""
+        if self.elasticsearch.retention_days * 86_400 < self.streaming.retention_s:
+            raise ValueError(
+                f"elasticsearch.retention_days ({self.elasticsearch.retention_days}) must cover "
+                f"streaming.retention_s ({self.streaming.retention_s} s)"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -69,7 +69,7 @@ def test_field_mapping_for_a_foreign_schema() -> None:
         (_msg(text="ok", title=["x"]), "wrong_type"),
         (_msg(text="ok", published_at="yesterday-ish"), "bad_timestamp"),
         (_msg(text="ok", published_at="1970-01-01T00:00:00Z"), "bad_timestamp"),
-        (_msg(text="ok", published_at=99_999_999_999_999), "bad_timestamp"),
+        (_msg(text="ok", published_at=99_999_999_999_999), "future_timestamp"),
         (_msg(text="ok", published_at=True), "bad_timestamp"),
         (_msg(text="x" * 30_000), "oversized_text"),
         (b'{"text": "deep", "x": ' + b"[" * 40 + b"]" * 40 + b"}", "too_deep"),
@@ -82,6 +82,29 @@ def test_field_mapping_for_a_foreign_schema() -> None:
 def test_each_malformed_kind_has_its_reason(value: bytes | None, reason: str) -> None:
     with pytest.raises(DecodeError) as info:
         decode(value, NEWS, timestamp_ms=TS)
+    assert info.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("offset", "reason"),
+    [
+        (timedelta(minutes=6), "future_timestamp"),  # ahead of the clock by more than the skew
+        (timedelta(minutes=4), None),
+        (-timedelta(days=29), None),
+        (-timedelta(days=31), "expired_timestamp"),  # before the indices' retention
+    ],
+)
+def test_event_time_is_bounded_by_the_clock_skew_and_the_retention(
+    offset: timedelta, reason: str | None
+) -> None:
+    limits = DecodeLimits(max_future=timedelta(minutes=5), max_age=timedelta(days=30))
+    when = (datetime.now(UTC) + offset).isoformat()
+    value = _msg(text="ok", published_at=when)
+    if reason is None:
+        assert decode(value, NEWS, limits=limits).published_at == datetime.fromisoformat(when)
+        return
+    with pytest.raises(DecodeError) as info:
+        decode(value, NEWS, limits=limits)
     assert info.value.reason == reason
 
 

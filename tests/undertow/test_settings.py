@@ -76,12 +76,20 @@ def test_stack_ports_move_the_client_addresses(tmp_path: Path) -> None:
         ("redis:\n  url: http://localhost\n", "redis"),
         ("kafka:\n  security_protocol: SASL_SSL\n", "kafka"),
         ("surprise: 1\n", "surprise"),
+        ("elasticsearch:\n  replicas: -1\n", "elasticsearch.replicas"),
+        ("streaming:\n  max_clock_skew_s: -5\n", "streaming.max_clock_skew_s"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, yaml_text: str, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(_write(tmp_path, yaml_text))
     assert f"\n  {key}" in str(info.value)
+
+
+def test_indices_kept_shorter_than_the_windows_are_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "elasticsearch:\n  retention_days: 1\n")  # windows keep 48 h
+    with pytest.raises(ConfigError, match=r"elasticsearch\.retention_days \(1\) must cover"):
+        load_settings(path)
 
 
 def test_bad_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from streaming.clients import redis_client
+from streaming.clients import elasticsearch_client, redis_client
 from streaming.durations import parse_duration
 from streaming.replay import read_documents, replay
+from streaming.retention import prune
 from streaming.trends import parse_scope, trend
 from streaming.window_store import RedisWindowStore
 from streaming.workers import ROLES, run_role
@@ -182,3 +183,28 @@ def demo(
     )
     if as_json:
         typer.echo(orjson.dumps(final).decode())
+
+
+@app.command("prune-indices")
+def prune_indices(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List, delete nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Delete the daily document indices older than `elasticsearch.retention_days`.
+
+    The sink worker does this at start and hourly; this runs it now.
+    """
+    es_settings = app_context(ctx).settings().elasticsearch
+    client = elasticsearch_client(es_settings)
+    try:
+        names = prune(client, es_settings.index_prefix, es_settings.retention_days,
+                      dry_run=dry_run)  # fmt: skip
+    finally:
+        client.close()
+    if as_json:
+        typer.echo(orjson.dumps({"deleted": [] if dry_run else names, "expired": names}).decode())
+        return
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"{verb} {len(names)} index(es) older than {es_settings.retention_days} days"
+               + "".join(f"\n  {n}" for n in names))  # fmt: skip
