@@ -23,6 +23,11 @@ _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _OPTIONAL_STRINGS = ("title", "source_name", "url", "author", "lang")
 # Well under Elasticsearch's 512-byte _id, counted in bytes as it counts them.
 MAX_ID_BYTES = 256
+# A symbol: letters and digits, with an exchange or class suffix after "." or "-" (BRK.B,
+# RDS-A, 7203.T); anything else a feed calls a ticker is dropped and counted.
+TICKER = re.compile(r"^[A-Z0-9]{1,10}(?:[.-][A-Z0-9]{1,4})?$")
+# The source of a document whose feed names one undertow does not know (no new scopes from it).
+OTHER_SOURCE = "other"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class DecodeLimits:
     max_bytes: int = 1_000_000
     max_text_chars: int = 20_000
     max_depth: int = 32
+    # Tickers kept per document (feed's first, then cashtags); the rest are counted as dropped.
+    max_tickers: int = 20
     # Clock skew allowed to a feed: a document dated further ahead is refused.
     max_future: timedelta = timedelta(minutes=5)
     # A document dated further back is refused (no index outside the retention); None: any.
@@ -44,6 +51,15 @@ class InputSpec:
 
     source: str
     fields: Mapping[str, str] = field(default_factory=dict)
+    # The sources a document may name for itself (every input's); any other becomes "other",
+    # with the name it gave kept as source_name. Empty: this input's source only.
+    sources: frozenset[str] = frozenset()
+
+    def normalise_source(self, claimed: str | None) -> str:
+        """The scope source of a document that names ``claimed`` (None: this input's)."""
+        if claimed is None:
+            return self.source
+        return claimed if claimed in (self.sources or {self.source}) else OTHER_SOURCE
 
     def path(self, name: str) -> str:
         """Where ``name`` is found in this feed's JSON."""
@@ -142,14 +158,22 @@ def parse_time(raw: Any, fallback_ms: int | None, limits: DecodeLimits) -> datet
     return when.astimezone(UTC)
 
 
-def _tickers(raw: Any) -> list[str]:
+def _tickers(raw: Any) -> tuple[list[str], int]:
+    """The valid symbols, each once, in order; and how many entries were not valid symbols."""
     if raw is None:
-        return []
+        return [], 0
     if isinstance(raw, str):
         raw = raw.split(",")
     if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
         raise DecodeError("wrong_type", "tickers must be a list of strings or a comma string")
-    return [t.strip().lstrip("$").upper() for t in raw if t.strip().lstrip("$")]
+    named = [t.strip().lstrip("$").upper() for t in raw if t.strip().lstrip("$")]
+    valid = list(dict.fromkeys(t for t in named if TICKER.match(t)))
+    return valid, sum(1 for t in named if not TICKER.match(t))
+
+
+def bound_tickers(tickers: list[str], limit: int) -> tuple[list[str], int]:
+    """The first ``limit`` tickers, and how many were cut."""
+    return tickers[:limit], max(0, len(tickers) - limit)
 
 
 def _doc_id(raw: Any, source: str, url: str | None, text: str) -> str:
@@ -180,13 +204,18 @@ def decode(
     extra = {
         n: _text(_get(data, spec.path(n)), n, limits, required=False) for n in _OPTIONAL_STRINGS
     }
-    source = _text(_get(data, spec.path("source")), "source", limits, required=False)
-    source = (source or spec.source)[:64]
+    claimed = _text(_get(data, spec.path("source")), "source", limits, required=False)
+    source = spec.normalise_source(claimed)
+    if source != claimed and claimed is not None and extra["source_name"] is None:
+        extra["source_name"] = claimed[:256]  # what the document said, searchable, no scope
+    tickers, invalid = _tickers(_get(data, spec.path("tickers")))
+    kept, cut = bound_tickers(tickers, limits.max_tickers)
     return RawDoc(
         id=_doc_id(_get(data, spec.path("id")), source, extra["url"], text),
         text=text,
         source=source,
         published_at=parse_time(_get(data, spec.path("published_at")), timestamp_ms, limits),
-        tickers=_tickers(_get(data, spec.path("tickers"))),
+        tickers=kept,
+        tickers_dropped=invalid + cut,
         **extra,
     )

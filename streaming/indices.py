@@ -29,6 +29,7 @@ DOCS_MAPPINGS: dict[str, Any] = {
         "author": _KEYWORD,
         "lang": _KEYWORD,
         "tickers": _KEYWORD,
+        "tickers_dropped": {"type": "integer"},
         "sentiment": {
             "properties": {"label": _KEYWORD, "score": _FLOAT, "probs": _PROBS},
         },

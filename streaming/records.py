@@ -24,6 +24,8 @@ class RawDoc(_Record):
     author: str | None = None
     lang: str | None = None
     tickers: list[str] = []
+    # Tickers the feed gave that were not kept: not symbols, or over streaming.max_tickers.
+    tickers_dropped: int = Field(default=0, ge=0)
 
 
 class Sentiment(_Record):

@@ -30,7 +30,7 @@ import orjson
 
 from models.serving.scorer import Score
 from models.serving.tickers import merge_tickers
-from streaming.decode import DecodeLimits, InputSpec, decode
+from streaming.decode import DecodeLimits, InputSpec, bound_tickers, decode
 from streaming.dedupe import Deduper
 from streaming.dlq import STAGE_DECODE, STAGE_TRANSFORM, dead_letter
 from streaming.exceptions import DecodeError, ScoreError
@@ -62,13 +62,22 @@ def text_to_score(doc: RawDoc) -> str:
     return doc.text
 
 
-def scored_doc(doc: RawDoc, score: Score, duplicate_of: str | None, received_s: float) -> ScoredDoc:
-    """The ScoredDoc of ``doc``, stamped with the model and the time spent in the worker."""
+def scored_doc(
+    doc: RawDoc,
+    score: Score,
+    duplicate_of: str | None,
+    received_s: float,
+    max_tickers: int = DecodeLimits.max_tickers,
+) -> ScoredDoc:
+    """The ScoredDoc of ``doc``, stamped with the model and the time spent in the worker; its
+    tickers are the feed's then the text's cashtags, the first ``max_tickers`` of them."""
     now = time.time()
     text = text_to_score(doc)
+    tickers, cut = bound_tickers(merge_tickers(doc.tickers, text), max_tickers)
     return ScoredDoc(
-        **doc.model_dump(exclude={"tickers"}),
-        tickers=merge_tickers(doc.tickers, text),
+        **doc.model_dump(exclude={"tickers", "tickers_dropped"}),
+        tickers=tickers,
+        tickers_dropped=doc.tickers_dropped + cut,
         sentiment=Sentiment(
             label=score.sentiment,
             score=max(-1.0, min(1.0, score.sentiment_score)),
@@ -214,7 +223,13 @@ class ScoreWorker:
                 continue
             origin = first[doc.id]
             scored.append(
-                scored_doc(doc, score, None if origin == doc.id else origin, env.received_s)
+                scored_doc(
+                    doc,
+                    score,
+                    None if origin == doc.id else origin,
+                    env.received_s,
+                    self.limits.max_tickers,
+                )
             )
         return scored, dead
 

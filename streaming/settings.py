@@ -131,6 +131,12 @@ class StreamingSettings(_Section):
     # topics bootstrap creates accept that (streaming.dlq, README "Size limits").
     max_message_bytes: int = Field(default=1_000_000, ge=1024, le=16_000_000)
     max_text_chars: int = Field(default=20_000, ge=16)
+    # Tickers kept per document (the feed's first, then cashtags in the text); the rest are
+    # counted in the document's tickers_dropped. Each ticker is a scope, so this bounds them.
+    max_tickers: int = Field(default=20, ge=1, le=1000)
+    # Scopes of one kind (ticker, topic, source) evaluated at most: the most recently seen;
+    # the longest idle ones are forgotten first.
+    max_scopes: int = Field(default=10_000, ge=10, le=1_000_000)
     # A document dated more than this ahead of the worker's clock is dead-lettered
     # (future_timestamp); one older than the windows' retention is indexed, not counted.
     max_clock_skew_s: int = Field(default=300, ge=0, le=7 * 86_400)

@@ -88,12 +88,14 @@ class RedisWindowStore:
 
     def __init__(
         self, client: redis.Redis, bucket_s: int = 60, retention_s: int = 48 * 3600,
-        *, prefix: str,
+        *, prefix: str, max_scopes: int | None = None,
     ) -> None:  # fmt: skip
         self.client = client
         self.bucket_s = bucket_s
         self.retention_s = retention_s
         self.prefix = prefix
+        # Scope values kept per kind, most recently seen first (None: all in the retention).
+        self.max_scopes = max_scopes
         self._count = client.register_script(_COUNT)
 
     def counts(self, doc: Countable, now_s: float) -> bool:
@@ -114,11 +116,17 @@ class RedisWindowStore:
                 args=[doc.id, self.retention_s, doc.label, doc.score, *doc.scopes],
                 client=pipe,
             )  # fmt: skip
+        kinds: set[str] = set()
         for doc in counted:
             for scope in doc.scopes:
                 kind, _, value = scope.partition(":")
-                if value:
-                    pipe.zadd(keys.scopes_key(kind, self.prefix), {value: doc.event_s})
+                if value:  # GT: a late document does not make its scope look idle
+                    pipe.zadd(keys.scopes_key(kind, self.prefix), {value: doc.event_s}, gt=True)
+                    kinds.add(kind)
+        if self.max_scopes is not None:
+            for kind in kinds:  # the longest idle go first
+                key = keys.scopes_key(kind, self.prefix)
+                pipe.zremrangebyrank(key, 0, -(self.max_scopes + 1))
         results = pipe.execute() if counted else []
         # The first len(counted) results are the scripts'; the rest are the scope index's.
         return int(sum(results[: len(counted)]))
@@ -142,9 +150,12 @@ class RedisWindowStore:
 class MemoryWindowStore:
     """The same contract in memory: the fake for unit tests of rules and the evaluator."""
 
-    def __init__(self, bucket_s: int = 60, retention_s: int = 48 * 3600) -> None:
+    def __init__(
+        self, bucket_s: int = 60, retention_s: int = 48 * 3600, max_scopes: int | None = None
+    ) -> None:
         self.bucket_s = bucket_s
         self.retention_s = retention_s
+        self.max_scopes = max_scopes
         self.buckets: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.first: dict[str, str] = {}
@@ -166,9 +177,20 @@ class MemoryWindowStore:
                 self._bump(self.buckets[(scope, start)], doc, unique)
                 kind, _, value = scope.partition(":")
                 if value:
-                    self.last_seen[(kind, value)] = doc.event_s
+                    last = self.last_seen.get((kind, value), doc.event_s)
+                    self.last_seen[(kind, value)] = max(last, doc.event_s)
                 counted += 1
+        self._forget_idle()
         return counted
+
+    def _forget_idle(self) -> None:
+        if self.max_scopes is None:
+            return
+        for kind in {k for k, _ in self.last_seen}:
+            found = sorted(((t, v) for (k, v), t in self.last_seen.items() if k == kind),
+                           reverse=True)  # fmt: skip
+            for _, value in found[self.max_scopes :]:
+                del self.last_seen[(kind, value)]
 
     @staticmethod
     def _bump(bucket: dict[str, float], doc: Countable, unique: bool) -> None:

@@ -74,7 +74,9 @@ def score_role(settings: PipelineConfig) -> Role:
     """Input topics → decode/DLQ → dedupe → micro-batched scoring → the scored topic."""
     app = make_app(settings, "score")
     st, topics = settings.streaming, settings.kafka.topics
-    specs = {i.topic: InputSpec(source=i.source, fields=i.fields) for i in inputs(topics, st)}
+    configured = inputs(topics, st)
+    sources = frozenset(i.source for i in configured)
+    specs = {i.topic: InputSpec(i.source, i.fields, sources) for i in configured}
     scorer = live_scorer(settings.models)
     metrics = _metrics(settings, "score")
     redis = redis_client(settings.redis)
@@ -90,6 +92,7 @@ def score_role(settings: PipelineConfig) -> Role:
             max_text_chars=st.max_text_chars,
             max_future=timedelta(seconds=st.max_clock_skew_s),
             max_age=timedelta(days=settings.elasticsearch.retention_days),
+            max_tickers=st.max_tickers,
         ),
         max_backoff_s=st.max_backoff_s,
         on_batch=_Reporter("score"),
@@ -117,7 +120,13 @@ def sink_role(settings: PipelineConfig) -> Role:
     es = elasticsearch_client(settings.elasticsearch)
     metrics = _metrics(settings, "sink")
     worker = SinkWorker(
-        RedisWindowStore(redis, st.bucket_s, st.retention_s, prefix=settings.redis.key_prefix),
+        RedisWindowStore(
+            redis,
+            st.bucket_s,
+            st.retention_s,
+            prefix=settings.redis.key_prefix,
+            max_scopes=st.max_scopes,
+        ),
         ElasticsearchSink(
             es,
             max_backoff_s=st.max_backoff_s,

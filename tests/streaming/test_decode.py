@@ -163,3 +163,19 @@ def test_arbitrary_json_objects_raise_only_decode_error(fields: dict[str, object
     except DecodeError:
         return
     assert doc.text.strip()
+
+
+def test_tickers_are_symbols_each_once_and_at_most_the_limit() -> None:
+    named = ["aapl", "$BRK.B", "rds-a", "7203.T", "AAPL", "<script>", "a b", "TOOLONGSYMBOL1"]
+    limits = DecodeLimits(max_tickers=3)
+    doc = decode(_msg(text="ok", tickers=named), NEWS, timestamp_ms=TS, limits=limits)
+    assert doc.tickers == ["AAPL", "BRK.B", "RDS-A"]  # 7203.T is a symbol, over the limit
+    assert doc.tickers_dropped == 4  # three that are not symbols, one over the limit
+
+
+def test_a_source_undertow_does_not_know_becomes_other_and_is_kept_as_its_name() -> None:
+    spec = InputSpec(source="news", sources=frozenset({"news", "social"}))
+    assert decode(_msg(text="ok", source="social"), spec, timestamp_ms=TS).source == "social"
+    doc = decode(_msg(text="ok", source="<img src=x onerror=alert(1)>"), spec, timestamp_ms=TS)
+    assert (doc.source, doc.source_name) == ("other", "<img src=x onerror=alert(1)>")
+    assert decode(_msg(text="ok"), spec, timestamp_ms=TS).source == "news"

@@ -317,3 +317,14 @@ def test_a_scored_record_over_the_limit_is_dead_lettered_not_produced(
     assert scored_of(producer) == []
     (letter,) = producer.on(DLQ)
     assert headers_of(letter)["reason"] == "oversized_scored"
+
+
+def test_cashtags_in_the_text_count_toward_the_ticker_limit(tiny_scorer: Scorer) -> None:
+    producer = MemoryProducer()
+    worker = make(tiny_scorer, producer)
+    worker.limits = DecodeLimits(max_tickers=20)
+    text = " ".join(f"$T{i:03d}" for i in range(3000))  # a page of scraped cashtags
+    asyncio.run(worker.handle([env(doc("spam", text, tickers=["ACME"]))]))
+    (out,) = scored_of(producer)
+    assert out.tickers[0] == "ACME" and len(out.tickers) == 20
+    assert out.tickers_dropped == 2981

@@ -9,11 +9,12 @@ from hypothesis import strategies as st
 
 from streaming.window_store import Countable, MemoryWindowStore
 from streaming.windows import Stats, bucket_start, bucket_starts
-from tests.streaming.window_contract import check_contract
+from tests.streaming.window_contract import check_contract, check_scope_bound
 
 
 def test_memory_store_meets_the_contract() -> None:
     check_contract(MemoryWindowStore(retention_s=48 * 3600))
+    check_scope_bound(MemoryWindowStore(retention_s=48 * 3600, max_scopes=3))
 
 
 def test_bucket_starts_cover_the_window_ending_with_the_current_bucket() -> None:

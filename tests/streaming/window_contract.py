@@ -49,3 +49,16 @@ def check_contract(store: WindowStore) -> None:
     assert f"T{tag}" in store.scopes("ticker")
     empty = store.window(f"ticker:none{tag}", now, 3600)
     assert (empty.stats.total, empty.stats.negative_share, empty.stats.mean_score) == (0, 0.0, 0.0)
+
+
+def check_scope_bound(store: WindowStore) -> None:
+    """A store made with ``max_scopes=3`` keeps the three most recently seen values of a
+    kind: the longest idle are forgotten first, and a late document does not age its scope."""
+    now = time.time()
+    names = [f"S{i}{uuid.uuid4().hex[:4].upper()}" for i in range(5)]
+    for i, name in enumerate(names):  # S0 idle longest, S4 seen last
+        store.add([_doc("neutral", 0.0, now - 100 + i, scopes=(f"ticker:{name}",))])
+    assert store.scopes("ticker") == [names[4], names[3], names[2]]
+    store.add([_doc("neutral", 0.0, now - 3600, scopes=(f"ticker:{names[2]}",))])  # late
+    store.add([_doc("neutral", 0.0, now, scopes=(f"ticker:{names[0]}",))])  # back again
+    assert store.scopes("ticker") == [names[0], names[4], names[3]]
