@@ -22,7 +22,14 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerting import backtest
@@ -417,6 +424,23 @@ def create_app(services: Services) -> FastAPI:
         "undertow_alert_events",
         "Alert events notified (fired, escalated, sustained, resolved)",
         ["event", "severity"],
+        registry=app.state.metrics,
+    )
+    app.state.tick_seconds = Histogram(
+        "undertow_alerting_tick_seconds",
+        "Time one evaluator tick took (every rule on every scope)",
+        buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        registry=app.state.metrics,
+    )
+    app.state.scopes = Gauge(
+        "undertow_alerting_scopes",
+        "Scopes the last tick evaluated, by kind (bounded by streaming.max_scopes)",
+        ["kind"],
+        registry=app.state.metrics,
+    )
+    app.state.scope_failures = Counter(
+        "undertow_alerting_scope_failures",
+        "Evaluations of one rule on one scope that failed (logged; the tick went on)",
         registry=app.state.metrics,
     )
     app.middleware("http")(_count)

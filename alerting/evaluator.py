@@ -12,6 +12,7 @@ import math
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -71,6 +72,16 @@ class Observation:
     now: float
 
 
+@dataclass(frozen=True)
+class TickReport:
+    """What one tick did, for the metrics: how long it took, the scopes it evaluated by kind
+    (bounded by ``streaming.max_scopes`` per kind), the evaluations that failed."""
+
+    seconds: float
+    scopes: dict[str, int]
+    failures: int
+
+
 @dataclass
 class _Tick:
     """What one tick works on: its time, the threshold set, the states it updates."""
@@ -112,6 +123,8 @@ class Evaluator:
         self.clock = clock
         # Called for every notified event (the service counts them for Prometheus).
         self.on_event: Callable[[Alert, Event], None] = lambda alert, event: None
+        # Called after every tick (the service exports its figures to Prometheus).
+        self.on_tick: Callable[[TickReport], None] = lambda report: None
         self._stop = threading.Event()
         self.ticks = 0
         # Evaluations of one rule on one scope that failed (bad data or thresholds of its own).
@@ -150,6 +163,7 @@ class Evaluator:
 
     def tick(self) -> list[tuple[Alert, Event]]:
         """Evaluate every rule on every scope once; return the events that were notified."""
+        began, failures = time.monotonic(), self.scope_failures
         stored = self.alerts.states()
         now = _Tick(
             self.clock(),
@@ -168,6 +182,9 @@ class Evaluator:
                     events.append(event)
         self.alerts.save_states({state_key(r, s): st for (r, s), st in now.states.items()})
         self.ticks += 1
+        kinds = Counter(scope.partition(":")[0] for scope in seen)
+        self.on_tick(TickReport(time.monotonic() - began, dict(kinds),
+                                self.scope_failures - failures))  # fmt: skip
         return events
 
     def _isolated(self, rule: Rule[Any], scope: str, now: _Tick) -> tuple[Alert, Event] | None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import partial
 
 import redis.asyncio as aioredis
 import uvicorn
+from fastapi import FastAPI
 from kafka import KafkaProducer
 
 from alerting.alert_store import RedisAlertStore
 from alerting.api import Services, create_app
 from alerting.auth import KeyRing
-from alerting.evaluator import Evaluator
+from alerting.evaluator import Evaluator, TickReport
 from alerting.evidence import EvidenceFinder
 from alerting.exceptions import ConfigError
 from alerting.notifiers import (
@@ -97,12 +99,21 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
     return Alerting(services, evaluator, producer)
 
 
+def export_tick(app: FastAPI, report: TickReport) -> None:
+    """One tick's figures to the API's Prometheus metrics."""
+    app.state.tick_seconds.observe(report.seconds)
+    for kind, count in report.scopes.items():
+        app.state.scopes.labels(kind).set(count)
+    app.state.scope_failures.inc(report.failures)
+
+
 def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "warning") -> None:
     """Run the API (and the evaluator in a thread) until interrupted."""
     built = build(settings)
     app = create_app(built.services)
     events = app.state.alert_events
     built.evaluator.on_event = lambda alert, event: events.labels(event, alert.severity).inc()
+    built.evaluator.on_tick = partial(export_tick, app)
     thread = None
     if evaluate:
         thread = threading.Thread(

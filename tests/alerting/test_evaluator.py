@@ -9,7 +9,7 @@ from typing import ClassVar
 import pytest
 
 from alerting.alert_store import MemoryAlertStore
-from alerting.evaluator import Evaluator, state_key
+from alerting.evaluator import Evaluator, TickReport, state_key
 from alerting.notifiers import MemoryDispatcher
 from alerting.rules.base import RuleThresholds, Verdict
 from alerting.rules.registry import REGISTRY
@@ -159,6 +159,8 @@ def test_a_rule_failing_on_one_scope_leaves_the_others_evaluated(
     _calm_market(windows, now)
     windows.add(_docs(20, "negative", now - 30, ("all", TICKER)))
     evaluator, _, _ = _evaluator(windows, clock)
+    reports: list[TickReport] = []
+    evaluator.on_tick = reports.append
     evaluator.tick()
     clock.now += 5
     assert [(a.rule, a.scope.name, e) for a, e in evaluator.tick()] == [
@@ -166,3 +168,7 @@ def test_a_rule_failing_on_one_scope_leaves_the_others_evaluated(
     ]
     assert evaluator.scope_failures > 0
     assert evaluator.ticks == 2
+    # What the metrics export: the scopes evaluated by kind, and this tick's failures.
+    assert reports[-1].scopes == {"all": 1, "ticker": 1, "source": 1}
+    assert reports[-1].failures == 3  # the broken rule, on each of the three scopes
+    assert all(r.seconds >= 0 for r in reports)

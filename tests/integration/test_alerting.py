@@ -19,7 +19,7 @@ from streaming.indices import alerts_index
 from streaming.records import ScoredDoc
 from streaming.window_store import Countable
 from tests.integration.conftest import undertow
-from tests.integration.pipeline import Pipeline
+from tests.integration.pipeline import Pipeline, wait_for
 from tests.integration.traffic import background, burst, now
 
 ANALYST = {"Authorization": "Bearer analyst-key-123"}
@@ -130,6 +130,10 @@ def test_keys_roles_and_bad_requests(server: tuple[str, Pipeline]) -> None:
     )
     assert httpx.get(f"{url}/docs").status_code == 200
     assert "undertow_api_requests" in httpx.get(f"{url}/metrics").text
+    # The evaluator's figures: scopes by kind and the tick time, once it has ticked.
+    ticked = 'undertow_alerting_scopes{kind="all"} 1.0'
+    wait_for("the evaluator's metrics", lambda: ticked in httpx.get(f"{url}/metrics").text)
+    assert "undertow_alerting_tick_seconds_count" in httpx.get(f"{url}/metrics").text
 
 
 def test_a_threshold_change_takes_effect_live_and_is_in_the_history(
