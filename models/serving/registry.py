@@ -23,6 +23,16 @@ PROMOTIONS_FILE = "promotions.jsonl"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
+def check_name(version: str) -> str:
+    """``version`` if it is a version name, not a path; else ModelError."""
+    if not _NAME.match(version):
+        raise ModelError(
+            f"version name {version!r}: use letters, digits, '.', '_', '-' (not a path), "
+            "starting with a letter or digit"
+        )
+    return version
+
+
 class Promotion(BaseModel):
     """One line of promotions.jsonl: which version became current, when, by whom and why."""
 
@@ -52,6 +62,7 @@ class Registry:
 
     def path(self, version: str) -> Path:
         """The directory of ``version`` (registry first, then shipped)."""
+        check_name(version)
         for d in self._dirs():
             candidate = d / version
             if (candidate / CARD_JSON).exists():
@@ -60,8 +71,7 @@ class Registry:
 
     def new_version_dir(self, version: str) -> Path:
         """A fresh directory for a version about to be written."""
-        if not _NAME.match(version):
-            raise ModelError(f"version name {version!r}: use letters, digits, '.', '_', '-'")
+        check_name(version)
         target = self.root / version
         if target.exists() or (self.shipped is not None and (self.shipped / version).exists()):
             raise ModelError(f"model version {version!r} exists already")

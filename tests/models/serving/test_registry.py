@@ -45,6 +45,23 @@ def test_unknown_versions_and_bad_names_are_refused(registry_dir: Path) -> None:
         registry.new_version_dir("../escape")
 
 
+@pytest.mark.parametrize("name", ["../tiny-good", "/tmp/x", "a/b", ".hidden", "", "x" * 101])
+def test_a_version_name_that_is_a_path_is_refused_before_any_file_is_touched(
+    registry_dir: Path, tmp_path: Path, name: str
+) -> None:
+    # A model directory just outside the registry: reachable by "../", never by a name.
+    build(tmp_path / "outside", "outside")
+    registry = Registry(registry_dir, shipped=None)
+    for call in (registry.path, registry.new_version_dir):
+        with pytest.raises(ModelError, match="not a path"):
+            call(name)
+    with pytest.raises(ModelError, match="not a path"):
+        registry.set_current(name, by="test", reason="test")
+    with pytest.raises(ModelError, match="not a path"):
+        registry.path("../outside")
+    assert not (registry_dir / "CURRENT").exists()
+
+
 def test_the_repository_ships_a_current_model() -> None:
     registry = Registry(Path("/nonexistent-registry"), SHIPPED_DIR)
     version = registry.current()
