@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerting import backtest
 from alerting.alert_store import AlertStore
-from alerting.auth import KeyRing, Role, digest
+from alerting.auth import KeyRing, Role
 from alerting.exceptions import AlertingError
 from alerting.records import Alert
 from alerting.rules.base import RULE_NAME_PATTERN
@@ -158,10 +158,10 @@ def caller(request: Request) -> Caller:
             "an API key is required: Authorization: Bearer KEY",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    role = _services(request).keyring.role_of(key.strip())
-    if role is None:
+    holder = _services(request).keyring.holder_of(key.strip())
+    if holder is None:
         raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
-    return Caller(role=role, who=f"{role}:{digest(key.strip())[:8]}")
+    return Caller(role=holder.role, who=f"{holder.role}:{holder.entry_id}")
 
 
 def operator(who: Annotated[Caller, Depends(caller)]) -> Caller:

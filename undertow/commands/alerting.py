@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,8 @@ import typer
 from rich.console import Console
 
 from alerting import backtest
+from alerting.auth import ROLES, hash_key
+from alerting.exceptions import AlertingError
 from alerting.service import serve
 from alerting.threshold_store import RedisThresholdStore, ThresholdStore
 from alerting.thresholds import ThresholdError
@@ -200,3 +203,21 @@ def backtest_cmd(
             else ""
         )
         err.print(f"{name}: {result.alerts} alerts ({result.alerts_per_day}/day){extra}")
+
+
+@alerting_app.command("hash-key")
+def hash_key_cmd(
+    role: Annotated[str, typer.Option(help="analyst (reads, acknowledges) or operator.")],
+) -> None:
+    """Print a keys-file line (`role:scrypt$…`) for a key read from standard input.
+
+    Example: `openssl rand -hex 24 | tee my.key | undertow alerting hash-key --role operator
+    >> keys.txt`, then set `alerting.api_keys_file: keys.txt`.
+    """
+    if role not in ROLES:
+        raise typer.BadParameter("use analyst or operator", param_hint="--role")
+    key = sys.stdin.readline().strip()
+    try:
+        typer.echo(f"{role}:{hash_key(key)}")
+    except AlertingError as exc:
+        raise typer.BadParameter(str(exc), param_hint="stdin") from exc
