@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerting import backtest
 from alerting.alert_store import AlertStore
-from alerting.auth import KeyRing, Role
+from alerting.auth import FailedAuthLimiter, KeyRing, Role
 from alerting.exceptions import AlertingError
 from alerting.records import Alert
 from alerting.rules.base import RULE_NAME_PATTERN
@@ -158,8 +159,18 @@ def caller(request: Request) -> Caller:
             "an API key is required: Authorization: Bearer KEY",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    limiter: FailedAuthLimiter = request.app.state.failed_auth
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.retry_after(client)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            "too many failed authentications from this address; try again later",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
     holder = _services(request).keyring.holder_of(key.strip())
     if holder is None:
+        limiter.failed(client)
         raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
     return Caller(role=holder.role, who=f"{holder.role}:{holder.entry_id}")
 
@@ -416,6 +427,8 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="undertow alerting", version="1", description=__doc__)
     app.state.services = services
     app.state.metrics = CollectorRegistry()
+    # Clients that keep presenting wrong keys are refused for a while (429).
+    app.state.failed_auth = FailedAuthLimiter()
     app.state.requests = Counter(
         "undertow_api_requests", "API requests", ["path", "status"], registry=app.state.metrics
     )

@@ -18,6 +18,7 @@ import hmac
 import os
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,3 +176,40 @@ class KeyRing:
                     raise ConfigError(f"{where}: the role must be analyst or operator")
                 hashed.append(_Hashed.parse(role, rest, where))
         return cls(known, hashed, secret)
+
+
+class FailedAuthLimiter:
+    """At most ``limit`` failed authentications per client in ``window_s``; then refused (429)
+    until the window has passed. Bounded: the least recently failing clients are forgotten."""
+
+    def __init__(self, limit: int = 10, window_s: float = 60.0, clients: int = 10_000) -> None:
+        self.limit, self.window_s, self.clients = limit, window_s, clients
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(client, []) if t > now - self.window_s]
+        if times:
+            self._failures[client] = times
+        else:
+            self._failures.pop(client, None)
+        return times
+
+    def retry_after(self, client: str, now: float | None = None) -> float:
+        """Seconds ``client`` must wait before trying a key again (0: it may try now)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            times = self._recent(client, now)
+        if len(times) < self.limit:
+            return 0.0
+        return max(0.0, times[-self.limit] + self.window_s - now)
+
+    def failed(self, client: str, now: float | None = None) -> None:
+        """Record a failed authentication by ``client``."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            times = self._recent(client, now)
+            self._failures[client] = [*times, now][-self.limit :]
+            self._failures.move_to_end(client)
+            while len(self._failures) > self.clients:
+                self._failures.popitem(last=False)

@@ -86,3 +86,12 @@ def test_cors_is_closed_by_default() -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
     )
     assert "access-control-allow-origin" not in {k.lower() for k in response.headers}
+
+
+def test_a_client_that_keeps_guessing_keys_is_refused_for_a_while() -> None:
+    client = _client()
+    statuses = [_call(client, "GET", "/api/rules", f"guess-{i:010d}") for i in range(12)]
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+    # Even the right key waits: the address is refused before any key is checked.
+    refused = client.get("/api/rules", headers={"Authorization": f"Bearer {ANALYST}"})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0

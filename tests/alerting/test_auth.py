@@ -1,4 +1,5 @@
-"""API keys: roles, salted slow hashes in key files, bad entries refused at start."""
+"""API keys: roles, salted slow hashes in key files, bad entries refused at start, failed
+authentications limited."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alerting.auth import KeyRing, hash_key
+from alerting.auth import FailedAuthLimiter, KeyRing, hash_key
 from alerting.exceptions import ConfigError
 
 
@@ -73,3 +74,13 @@ def test_hash_key_prints_a_line_the_keys_file_accepts(tmp_path: Path) -> None:
         input="short\n", capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert short.returncode == 2 and "at least 8 characters" in short.stderr
+
+
+def test_failed_authentications_are_limited_per_client_for_a_window() -> None:
+    limiter = FailedAuthLimiter(limit=3, window_s=60)
+    for i in range(3):
+        assert limiter.retry_after("10.0.0.1", now=100 + i) == 0
+        limiter.failed("10.0.0.1", now=100 + i)
+    assert limiter.retry_after("10.0.0.1", now=103) == pytest.approx(57)
+    assert limiter.retry_after("10.0.0.2", now=103) == 0  # another client is not affected
+    assert limiter.retry_after("10.0.0.1", now=161) == 0  # the window has passed
