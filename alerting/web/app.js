@@ -97,21 +97,33 @@ async function follow() {
   setTimeout(follow, 2000);
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attributes) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  return node;
+}
+
 function chart(series) {
   const w = 600, h = 160, n = series.length;
-  const max = Math.max(1, ...series.map((b) => b.total));
+  const max = Math.max(1, ...series.map((b) => Number(b.total) || 0));
   const x = (i) => (i / Math.max(1, n - 1)) * w;
-  const line = (f) => series.map((b, i) => `${x(i)},${h - (f(b) / max) * (h - 10)}`).join(" ");
-  return `<svg viewBox="0 0 ${w} ${h}" role="img" aria-label="documents and negative documents per bucket">
-    <polyline fill="none" stroke="#4a6fa5" stroke-width="2" points="${line((b) => b.total)}"/>
-    <polyline fill="none" stroke="#c1121f" stroke-width="2" points="${line((b) => b.negative)}"/></svg>`;
+  const line = (f) => series.map((b, i) => `${x(i)},${h - ((Number(f(b)) || 0) / max) * (h - 10)}`).join(" ");
+  const root = svg("svg", { viewBox: `0 0 ${w} ${h}`, role: "img",
+    "aria-label": "documents and negative documents per bucket" });
+  root.append(
+    svg("polyline", { fill: "none", stroke: "#4a6fa5", "stroke-width": 2, points: line((b) => b.total) }),
+    svg("polyline", { fill: "none", stroke: "#c1121f", "stroke-width": 2, points: line((b) => b.negative) }),
+  );
+  return root;
 }
 
 async function loadTrend(event) {
   if (event) event.preventDefault();
   try {
     const t = await api(`/api/trends?scope=${encodeURIComponent($("scope").value)}&window=${$("window").value}`);
-    $("trend").innerHTML = chart(t.series);
+    $("trend").replaceChildren(chart(t.series));
     $("trend").append(text("p", `${t.total} documents, ${Math.round(t.negative_share * 100)}% negative, mean score ${t.mean_score.toFixed(2)} (blue: all, red: negative)`));
     showError("");
   } catch (err) {

@@ -95,3 +95,12 @@ def test_a_client_that_keeps_guessing_keys_is_refused_for_a_while() -> None:
     # Even the right key waits: the address is refused before any key is checked.
     refused = client.get("/api/rules", headers={"Authorization": f"Bearer {ANALYST}"})
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+
+
+@pytest.mark.parametrize("path", ["/", "/api/rules", "/static/app.js", "/nope"])
+def test_every_answer_forbids_inline_script_framing_and_sniffing(path: str) -> None:
+    headers = _client().get(path).headers
+    policy = headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+    assert headers["x-content-type-options"] == "nosniff"

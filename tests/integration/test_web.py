@@ -1,5 +1,6 @@
 """The web page in headless Chromium (Debian's `chromium` and `chromium-driver`, via Selenium):
-sign in with a key, see an alert arrive live, preview a threshold change, save it."""
+sign in with a key, see an alert arrive live (its hostile evidence shown as text, never run),
+preview a threshold change, save it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from streaming.es_sink import ElasticsearchSink
 from streaming.window_store import Countable
 from tests.integration.pipeline import Pipeline
 from tests.integration.traffic import background, burst, now
+
+HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 
 @pytest.fixture
@@ -58,7 +61,11 @@ def test_sign_in_see_an_alert_live_preview_and_save_thresholds(
     built = build(pipeline.settings)
     t0 = now()
     docs = background(t0 - timedelta(hours=2), t0, per_minute=30)
-    docs += burst(t0 - timedelta(minutes=3), 3, 15, topic="Earnings", ticker="WEBX")
+    # The burst's text is hostile: markup that would run script if the page built HTML from it.
+    docs += [
+        d.model_copy(update={"text": f"{HOSTILE} {d.text}", "title": HOSTILE})
+        for d in burst(t0 - timedelta(minutes=3), 3, 15, topic="Earnings", ticker="WEBX")
+    ]
     ElasticsearchSink(pipeline.es, index_prefix=pipeline.run).write(docs)
     pipeline.es.indices.refresh(index=f"{pipeline.run}-docs*")
     built.services.windows.add(
@@ -67,6 +74,11 @@ def test_sign_in_see_an_alert_live_preview_and_save_thresholds(
     alert = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#alerts li")))
     wait.until(lambda _: "WEBX" in browser.find_element(By.ID, "alerts").text)
     assert "negative" in alert.text and "“" in alert.text  # the evidence is shown
+    (webx,) = [li for li in browser.find_elements(By.CSS_SELECTOR, "#alerts li")
+               if "WEBX" in li.text]  # fmt: skip
+    assert "<img src=x" in webx.text  # shown as text...
+    assert browser.execute_script("return window.pwned === undefined")  # ...never run
+    assert not browser.find_elements(By.CSS_SELECTOR, "#alerts img, #alerts script")
 
     editor = browser.find_element(By.ID, "defaults")
     thresholds = json.loads(editor.get_attribute("value") or "{}")
