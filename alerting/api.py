@@ -8,11 +8,12 @@ what is wrong; keys travel only in the ``Authorization`` header and are never lo
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -66,11 +67,36 @@ class Services:
     es: Elasticsearch
     docs_pattern: str
     keyring: KeyRing
-    aio_redis: Callable[[], aioredis.Redis]
+    # One asyncio client, one connection pool: each live stream takes a connection from it.
+    aio_redis: aioredis.Redis
     prefix: str
     bucket_s: int
     tick_s: float
     retention_s: int = 48 * 3600
+    streams: StreamSlots = field(default_factory=lambda: StreamSlots(4, 64))
+
+
+class StreamSlots:
+    """Live streams open at once, per key and in all; a stream beyond either is refused."""
+
+    def __init__(self, per_key: int, total: int) -> None:
+        self.per_key, self.total = per_key, total
+        self._open: collections.Counter[str] = collections.Counter()
+
+    def take(self, who: str) -> None:
+        """Reserve a stream for ``who``, or raise 429."""
+        if self._open[who] >= self.per_key:
+            raise HTTPException(429, f"this key has {self.per_key} live streams open already")
+        if sum(self._open.values()) >= self.total:
+            raise HTTPException(429, f"the service has {self.total} live streams open already",
+                                headers={"Retry-After": "30"})  # fmt: skip
+        self._open[who] += 1
+
+    def give_back(self, who: str) -> None:
+        """A stream of ``who`` has ended."""
+        self._open[who] -= 1
+        if self._open[who] <= 0:
+            del self._open[who]
 
 
 class Caller(BaseModel):
@@ -239,10 +265,12 @@ def list_alerts(  # noqa: PLR0917 (FastAPI query parameters)
 
 
 @alerts_router.get("/alerts/stream")
-async def stream(services: Svc, _: Analyst) -> StreamingResponse:
-    """Server-sent events: every alert event as it happens (``event: alert``)."""
+async def stream(services: Svc, who: Analyst) -> StreamingResponse:
+    """Server-sent events: every alert event as it happens (``event: alert``); at most
+    ``alerting.max_streams_per_key`` open per key (429 beyond)."""
+    services.streams.take(who.who)
     return StreamingResponse(
-        _events(services),
+        _events(services, who.who),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
@@ -513,11 +541,14 @@ def _since(text: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-async def _events(services: Services) -> AsyncIterator[bytes]:
-    client = services.aio_redis()
-    pubsub = client.pubsub()
-    await pubsub.subscribe(keys.alert_events_channel(services.prefix))
+async def _events(services: Services, who: str) -> AsyncIterator[bytes]:
     try:
+        pubsub = services.aio_redis.pubsub()
+    except BaseException:
+        services.streams.give_back(who)
+        raise
+    try:
+        await pubsub.subscribe(keys.alert_events_channel(services.prefix))
         yield b": connected\n\n"
         last = time.monotonic()
         while True:
@@ -532,5 +563,5 @@ async def _events(services: Services) -> AsyncIterator[bytes]:
                 last = time.monotonic()
             await asyncio.sleep(0)
     finally:
+        services.streams.give_back(who)
         await pubsub.aclose()  # type: ignore[no-untyped-call]
-        await client.aclose()

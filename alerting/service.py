@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from kafka import KafkaProducer
 
 from alerting.alert_store import RedisAlertStore
-from alerting.api import Services, create_app
+from alerting.api import Services, StreamSlots, create_app
 from alerting.auth import KeyRing
 from alerting.evaluator import Evaluator, TickReport
 from alerting.evidence import EvidenceFinder
@@ -88,13 +88,16 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         es=es,
         docs_pattern=pattern,
         keyring=keyring,
-        aio_redis=lambda: aioredis.Redis.from_url(
-            settings.redis.url, **redis_kwargs(settings.redis)
+        aio_redis=aioredis.Redis.from_url(
+            settings.redis.url,
+            max_connections=settings.alerting.max_streams + 8,
+            **redis_kwargs(settings.redis),
         ),
         prefix=prefix,
         bucket_s=st.bucket_s,
         tick_s=settings.alerting.tick_s,
         retention_s=st.retention_s,
+        streams=StreamSlots(settings.alerting.max_streams_per_key, settings.alerting.max_streams),
     )
     return Alerting(services, evaluator, producer)
 

@@ -34,8 +34,13 @@ class AlertingSettings(_Section):
     kibana_url: str = "http://127.0.0.1:5601"
     webhooks: list[WebhookSettings] = []
     webhook_attempts: int = Field(default=3, ge=1, le=20)
-    # A file of "role:sha256-hex-of-key" lines, used with (or instead of) UNDERTOW_API_KEYS.
+    # A file of "role:scrypt$..." lines (`undertow alerting hash-key`), used with (or instead
+    # of) UNDERTOW_API_KEYS.
     api_keys_file: Path | None = None
+    # Live alert streams (server-sent events) open at once, per key and in all; each holds one
+    # connection of the API's shared Redis pool.
+    max_streams_per_key: int = Field(default=4, ge=1, le=100)
+    max_streams: int = Field(default=64, ge=1, le=10_000)
 
 
 class AlertingConfig(StoresConfig, Protocol):

@@ -6,9 +6,10 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
-from alerting.api import MAX_BODY_BYTES, create_app
+from alerting.api import MAX_BODY_BYTES, StreamSlots, create_app
 from alerting.auth import KeyRing
 
 ANALYST, OPERATOR = "analyst-key-abcdef", "operator-key-123456"
@@ -104,3 +105,17 @@ def test_every_answer_forbids_inline_script_framing_and_sniffing(path: str) -> N
     assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
     assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_live_streams_are_capped_per_key_and_in_all() -> None:
+    slots = StreamSlots(per_key=2, total=3)
+    slots.take("analyst:a")
+    slots.take("analyst:a")
+    with pytest.raises(HTTPException) as refused:
+        slots.take("analyst:a")
+    assert refused.value.status_code == 429
+    slots.take("analyst:b")
+    with pytest.raises(HTTPException):
+        slots.take("analyst:c")  # three open in all
+    slots.give_back("analyst:a")
+    slots.take("analyst:c")  # a stream that ended frees its slot

@@ -4,6 +4,7 @@ keys and roles, thresholds changed live, the live feed, and the backtest."""
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -276,3 +277,26 @@ def test_no_input_gets_a_5xx(server: tuple[str, Pipeline]) -> None:
         post = httpx.post(f"{url}/api/backtest", json=body, headers=OPERATOR)
         assert 400 <= post.status_code < 500, (body, post.status_code, post.text)
     assert httpx.get(f"{url}/api/thresholds", headers=ANALYST).json()["version"] == 1
+
+
+def test_live_streams_are_capped_per_key_and_a_closed_one_frees_its_slot(
+    server: tuple[str, Pipeline],
+) -> None:
+    url, _ = server
+
+    def open_stream(streams: ExitStack, key: dict[str, str]) -> httpx.Response:
+        return streams.enter_context(client.stream("GET", "/api/alerts/stream", headers=key))
+
+    with httpx.Client(base_url=url, timeout=10) as client:
+        with ExitStack() as streams:
+            opened = [open_stream(streams, ANALYST) for _ in range(4)]  # max_streams_per_key
+            assert [r.status_code for r in opened] == [200] * 4
+            over = client.get("/api/alerts/stream", headers=ANALYST)
+            assert over.status_code == 429 and "live streams" in over.text
+            assert open_stream(streams, OPERATOR).status_code == 200  # a key of its own
+
+        def a_slot_is_free() -> bool:
+            with client.stream("GET", "/api/alerts/stream", headers=ANALYST) as again:
+                return again.status_code == 200
+
+        wait_for("a closed stream's slot", a_slot_is_free, timeout=30)
