@@ -32,7 +32,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alerting import backtest
 from alerting.alert_store import AlertStore
@@ -120,18 +120,31 @@ class ThresholdChange(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+MAX_SWEEP = 24
+
+
 class BacktestRequest(BaseModel):
     """The body of ``POST /api/backtest``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    since: str = "7d"
-    set: list[str] = []
-    sweep: dict[str, list[float]] = {}
-    events: list[backtest.LabelledEvent] = []
+    since: str = Field(default="7d", max_length=32)
+    set: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=32)
+    # At most MAX_SWEEP configurations in all: each is a replay of the whole history.
+    sweep: dict[Annotated[str, Field(max_length=200)], list[float]] = Field(
+        default={}, max_length=8
+    )
+    events: list[backtest.LabelledEvent] = Field(default=[], max_length=5000)
     # Defaults of ``rule`` to try instead of the current ones (with ``set`` on top).
     defaults: dict[str, dict[str, Any]] | None = None
     rule: RuleName = DEFAULT_RULE
+
+    @model_validator(mode="after")
+    def _bounded_sweep(self) -> BacktestRequest:
+        count = sum(len(values) for values in self.sweep.values())
+        if count > MAX_SWEEP:
+            raise ValueError(f"sweep: {count} values; a backtest tries at most {MAX_SWEEP}")
+        return self
 
 
 class Health(BaseModel):

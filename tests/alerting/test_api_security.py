@@ -119,3 +119,19 @@ def test_live_streams_are_capped_per_key_and_in_all() -> None:
         slots.take("analyst:c")  # three open in all
     slots.give_back("analyst:a")
     slots.take("analyst:c")  # a stream that ended frees its slot
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"sweep": {"negative_spike.default.ratio": [1.0 + i / 100 for i in range(25)]}},
+        {"sweep": {f"k{i}": [1.0] for i in range(9)}},
+        {"set": ["x=1"] * 33},
+        {"since": "9" * 40},
+    ],
+)
+def test_a_backtest_too_large_to_run_is_refused_with_422(body: dict[str, object]) -> None:
+    client = _client()
+    done = client.post("/api/backtest", json=body,
+                       headers={"Authorization": f"Bearer {OPERATOR}"})  # fmt: skip
+    assert done.status_code == 422, done.text
