@@ -1,28 +1,62 @@
-"""Where alerts and the evaluator's per-scope states live: the AlertStore interface, Redis
-(so a restart neither loses nor repeats an alert) and an in-memory fake."""
+"""Where alerts, the evaluator's per-scope states and the notification outbox live: the
+AlertStore interface, Redis (so a restart neither loses nor repeats an alert) and an in-memory
+fake.
+
+A scope's evaluation is committed as one atomic step (``commit``): its new state, its alert and
+the notification of its event, queued in an outbox. A crash before the commit changes nothing
+(the next evaluation does the same again); after it, the notification is in the outbox and is
+delivered by the notification worker, however often the evaluator restarts.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import math
+from collections import deque
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol
 
 import orjson
 import redis
 
-from alerting.lifecycle import ScopeState
+from alerting.lifecycle import Event, ScopeState
 from alerting.records import Alert
 from streaming import keys
 
 
+@dataclass(frozen=True)
+class ScopeChange:
+    """What one evaluation of one rule on one scope changes, committed at once."""
+
+    key: str  # the state's key: rule/scope
+    state: ScopeState  # the idle-and-calm state is removed rather than stored
+    alert: Alert | None = None  # saved (an acknowledgement already stored is kept)
+    drop: str | None = None  # the id of an alert to forget (a pending one that never fired)
+    event: Event | None = None  # queued for notification, with the alert as saved
+    replaces: str | None = None  # a key the state was stored under before (removed)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """An alert event taken from the outbox; ``raw`` names it until it is delivered."""
+
+    alert: Alert
+    event: Event
+    raw: str
+
+
+def _entry(alert: Alert, event: Event) -> str:
+    return orjson.dumps({"event": event, "alert": alert.model_dump(mode="json")}).decode()
+
+
+def _notification(raw: str | bytes) -> Notification:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    body = orjson.loads(text)
+    return Notification(Alert.model_validate(body["alert"]), body["event"], text)
+
+
 class AlertStore(Protocol):
     """Alerts by id, newest first by start, and the evaluator's state of each scope."""
-
-    def save(self, alert: Alert) -> None:
-        """Store or update an alert, keeping an acknowledgement already stored."""
-
-    def delete(self, alert_id: str) -> None:
-        """Forget an alert (a pending one that never fired)."""
 
     def get(self, alert_id: str) -> Alert | None:
         """One alert, or None."""
@@ -33,8 +67,21 @@ class AlertStore(Protocol):
     def states(self) -> dict[str, ScopeState]:
         """The evaluator's state of every scope it has seen spike."""
 
-    def save_states(self, states: dict[str, ScopeState]) -> None:
-        """Store the states that are not idle-and-calm; drop the others."""
+    def commit(self, change: ScopeChange) -> None:
+        """Store the scope's state, its alert and its notification at once."""
+
+    def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        """Acknowledge the alert as it is stored now (the first acknowledger is kept); None if
+        there is no such alert."""
+
+    def take_notification(self, timeout_s: float) -> Notification | None:
+        """The oldest queued notification, now in flight; None if none came within the wait."""
+
+    def delivered(self, notification: Notification) -> None:
+        """A notification in flight has been delivered (to every notifier, or given up)."""
+
+    def requeue_in_flight(self) -> int:
+        """Put notifications left in flight (by an evaluator that died) back first in line."""
 
 
 def _keep_ack(new: Alert, stored: Alert | None) -> Alert:
@@ -50,27 +97,6 @@ class RedisAlertStore:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
-
-    def save(self, alert: Alert) -> None:
-        """Store (or update) an alert. An acknowledgement already stored is kept: the evaluator
-        writes back copies it read before an analyst acknowledged (optimistic, WATCHed)."""
-        key = keys.alert_key(alert.id, self.prefix)
-
-        def write(pipe: redis.client.Pipeline) -> None:
-            raw = pipe.get(key)
-            final = _keep_ack(alert, Alert.model_validate_json(raw) if raw else None)
-            pipe.multi()
-            pipe.set(key, final.model_dump_json())
-            pipe.zadd(keys.alerts_key(self.prefix), {final.id: final.started_at.timestamp()})
-
-        self.client.transaction(write, key)
-
-    def delete(self, alert_id: str) -> None:
-        """Forget an alert (a pending one that never fired)."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(keys.alert_key(alert_id, self.prefix))
-        pipe.zrem(keys.alerts_key(self.prefix), alert_id)
-        pipe.execute()
 
     def get(self, alert_id: str) -> Alert | None:
         """One alert, or None."""
@@ -91,15 +117,78 @@ class RedisAlertStore:
         raw = self.client.hgetall(keys.alert_states_key(self.prefix))
         return {str(k): ScopeState(**orjson.loads(v)) for k, v in raw.items()}
 
-    def save_states(self, states: dict[str, ScopeState]) -> None:
-        """Store the states that are not idle-and-calm; drop the others."""
-        key = keys.alert_states_key(self.prefix)
-        keep = {s: orjson.dumps(asdict(st)) for s, st in states.items() if st != ScopeState()}
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(key)
-        if keep:
-            pipe.hset(key, mapping=keep)  # type: ignore[arg-type]
-        pipe.execute()
+    def commit(self, change: ScopeChange) -> None:
+        """One MULTI/EXEC, WATCHing the alert (retried if it moves)."""
+        alert_key = keys.alert_key(change.alert.id, self.prefix) if change.alert else None
+        watched = [alert_key] if alert_key else []
+
+        def write(pipe: redis.client.Pipeline) -> None:
+            final = None
+            if change.alert is not None and alert_key is not None:
+                raw = pipe.get(alert_key)
+                final = _keep_ack(change.alert, Alert.model_validate_json(raw) if raw else None)
+            pipe.multi()
+            states = keys.alert_states_key(self.prefix)
+            if change.replaces is not None:
+                pipe.hdel(states, change.replaces)
+            if change.state == ScopeState():
+                pipe.hdel(states, change.key)
+            else:
+                pipe.hset(states, change.key, orjson.dumps(asdict(change.state)))
+            if final is not None and alert_key is not None:
+                pipe.set(alert_key, final.model_dump_json())
+                pipe.zadd(keys.alerts_key(self.prefix), {final.id: final.started_at.timestamp()})
+                if change.event is not None:
+                    pipe.lpush(keys.alerting_outbox_key(self.prefix), _entry(final, change.event))
+            if change.drop is not None:
+                pipe.delete(keys.alert_key(change.drop, self.prefix))
+                pipe.zrem(keys.alerts_key(self.prefix), change.drop)
+
+        self.client.transaction(write, *watched)
+
+    def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        """Compare-and-set on the stored alert: only the acknowledgement changes."""
+        key = keys.alert_key(alert_id, self.prefix)
+        found: Alert | None = None
+
+        def write(pipe: redis.client.Pipeline) -> None:
+            nonlocal found
+            raw = pipe.get(key)
+            found = Alert.model_validate_json(raw) if raw else None
+            pipe.multi()
+            if found is not None and found.acked_by is None:
+                found = found.model_copy(update={"acked_by": by, "acked_at": at})
+                pipe.set(key, found.model_dump_json())
+
+        self.client.transaction(write, key)
+        return found
+
+    def take_notification(self, timeout_s: float) -> Notification | None:
+        """Move the oldest queued notification to the in-flight list (waiting up to
+        ``timeout_s``; 0: not at all)."""
+        outbox, inflight = self._outbox()
+        if timeout_s <= 0:
+            raw = self.client.lmove(outbox, inflight, "RIGHT", "LEFT")
+        else:  # whole seconds, as the client's type has it
+            raw = self.client.blmove(
+                outbox, inflight, max(1, math.ceil(timeout_s)), "RIGHT", "LEFT"
+            )
+        return _notification(raw) if raw else None
+
+    def delivered(self, notification: Notification) -> None:
+        """Forget a delivered notification."""
+        self.client.lrem(self._outbox()[1], 1, notification.raw)
+
+    def requeue_in_flight(self) -> int:
+        """Move what is in flight back to the front of the outbox, oldest first in line."""
+        outbox, inflight = self._outbox()
+        moved = 0
+        while self.client.lmove(inflight, outbox, "LEFT", "RIGHT") is not None:
+            moved += 1
+        return moved
+
+    def _outbox(self) -> tuple[str, str]:
+        return keys.alerting_outbox_key(self.prefix), keys.alerting_inflight_key(self.prefix)
 
 
 class MemoryAlertStore:
@@ -108,14 +197,8 @@ class MemoryAlertStore:
     def __init__(self) -> None:
         self.alerts: dict[str, Alert] = {}
         self._states: dict[str, ScopeState] = {}
-
-    def save(self, alert: Alert) -> None:
-        """Store or update, keeping an acknowledgement already stored."""
-        self.alerts[alert.id] = _keep_ack(alert, self.alerts.get(alert.id))
-
-    def delete(self, alert_id: str) -> None:
-        """Forget an alert."""
-        self.alerts.pop(alert_id, None)
+        self.outbox: deque[str] = deque()  # newest left, taken from the right
+        self.inflight: deque[str] = deque()
 
     def get(self, alert_id: str) -> Alert | None:
         """One alert, or None."""
@@ -130,6 +213,46 @@ class MemoryAlertStore:
         """A copy of the stored states."""
         return dict(self._states)
 
-    def save_states(self, states: dict[str, ScopeState]) -> None:
-        """Keep the states that are not idle-and-calm."""
-        self._states = {s: st for s, st in states.items() if st != ScopeState()}
+    def commit(self, change: ScopeChange) -> None:
+        """State, alert, notification."""
+        if change.replaces is not None:
+            self._states.pop(change.replaces, None)
+        if change.state == ScopeState():
+            self._states.pop(change.key, None)
+        else:
+            self._states[change.key] = change.state
+        if change.alert is not None:
+            final = _keep_ack(change.alert, self.alerts.get(change.alert.id))
+            self.alerts[final.id] = final
+            if change.event is not None:
+                self.outbox.appendleft(_entry(final, change.event))
+        if change.drop is not None:
+            self.alerts.pop(change.drop, None)
+
+    def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        """Acknowledge unless acknowledged already."""
+        alert = self.alerts.get(alert_id)
+        if alert is None or alert.acked_by is not None:
+            return alert
+        self.alerts[alert_id] = alert.model_copy(update={"acked_by": by, "acked_at": at})
+        return self.alerts[alert_id]
+
+    def take_notification(self, timeout_s: float) -> Notification | None:
+        """The oldest queued notification (no waiting in memory)."""
+        if not self.outbox:
+            return None
+        raw = self.outbox.pop()
+        self.inflight.appendleft(raw)
+        return _notification(raw)
+
+    def delivered(self, notification: Notification) -> None:
+        """Forget a delivered notification."""
+        self.inflight.remove(notification.raw)
+
+    def requeue_in_flight(self) -> int:
+        """Back to the front of the outbox."""
+        moved = 0
+        while self.inflight:
+            self.outbox.append(self.inflight.popleft())
+            moved += 1
+        return moved

@@ -300,12 +300,11 @@ def get_alert(alert_id: str, services: Svc, _: Analyst) -> Alert:
 
 @alerts_router.post("/alerts/{alert_id}/ack")
 def ack(alert_id: str, services: Svc, who: Analyst) -> Alert:
-    """Acknowledge an alert (recorded with who and when)."""
-    alert = services.alerts.get(alert_id)
-    if alert is None:
+    """Acknowledge an alert (recorded with who and when). Only the acknowledgement changes,
+    on the alert as stored now; an alert acknowledged already keeps its first acknowledger."""
+    acked = services.alerts.acknowledge(alert_id, who.who, datetime.now(UTC))
+    if acked is None:
         raise HTTPException(404, f"no alert {alert_id}")
-    acked = alert.model_copy(update={"acked_by": who.who, "acked_at": datetime.now(UTC)})
-    services.alerts.save(acked)
     return acked
 
 

@@ -1,8 +1,10 @@
 """The evaluator: every tick, read the windows, run every registered rule per scope, drive each
-(rule, scope)'s alert lifecycle, store the result and notify.
+(rule, scope)'s alert lifecycle, and commit the result with its notification.
 
-State lives in Redis (scope states and alerts), so a restarted evaluator continues where the last
-one stopped: a firing alert stays firing and is not announced again.
+State lives in Redis (scope states, alerts, the notification outbox), so a restarted evaluator
+continues where the last one stopped: a firing alert stays firing and is not announced again.
+Each (rule, scope) is committed at once with its notification (``AlertStore.commit``), which a
+notification worker delivers from the outbox: slow or failing notifiers never hold up a tick.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import redis
 
-from alerting.alert_store import AlertStore
+from alerting.alert_store import AlertStore, ScopeChange
 from alerting.evidence import EvidenceFinder, discover_url
 from alerting.lifecycle import Event, ScopeState, step
 from alerting.notifiers import Dispatch
@@ -89,7 +91,11 @@ class _Tick:
     at: float
     tset: ThresholdSet
     states: dict[tuple[str, str], ScopeState]
+    # The key each state was read under, where it is not today's (stored before rules were
+    # plugins): the commit replaces it.
+    legacy: dict[tuple[str, str], str] = field(default_factory=dict)
     market: dict[tuple[float, int], Window] = field(default_factory=dict)
+    events: list[tuple[Alert, Event]] = field(default_factory=list)
 
 
 def _utc(ts: float) -> datetime:
@@ -121,6 +127,9 @@ class Evaluator:
         self.examples = examples
         self.kibana_url = kibana_url
         self.clock = clock
+        # True: a tick delivers its notifications itself before it returns (tests, backtest,
+        # one-off runs); the service sets False and runs a NotificationWorker instead.
+        self.inline_delivery = True
         # Called for every notified event (the service counts them for Prometheus).
         self.on_event: Callable[[Alert, Event], None] = lambda alert, event: None
         # Called after every tick (the service exports its figures to Prometheus).
@@ -162,81 +171,98 @@ class Evaluator:
         return rule.evaluate(current, baseline, t, market[key]), current, baseline
 
     def tick(self) -> list[tuple[Alert, Event]]:
-        """Evaluate every rule on every scope once; return the events that were notified."""
+        """Evaluate every rule on every scope once, committing each; return the events queued
+        for notification (delivered before returning if ``inline_delivery``)."""
         began, failures = time.monotonic(), self.scope_failures
-        stored = self.alerts.states()
-        now = _Tick(
-            self.clock(),
-            self.thresholds.current(),
-            {parse_state_key(k): v for k, v in stored.items()},
-        )
-        events: list[tuple[Alert, Event]] = []
+        now = _Tick(self.clock(), self.thresholds.current(), {})
+        for stored_key, state in self.alerts.states().items():
+            rule_scope = parse_state_key(stored_key)
+            now.states[rule_scope] = state
+            if stored_key != state_key(*rule_scope):
+                now.legacy[rule_scope] = stored_key
         seen = self.scopes()
         for rule in list(REGISTRY.values()):
             held = [scope for (name, scope) in now.states if name == rule.name]
             for scope in dict.fromkeys([*seen, *held]):
-                event = self._isolated(rule, scope, now)
-                if event is not None:
-                    self.dispatcher.dispatch(*event)
-                    self.on_event(*event)
-                    events.append(event)
-        self.alerts.save_states({state_key(r, s): st for (r, s), st in now.states.items()})
+                self._isolated(rule, scope, now)
         self.ticks += 1
         kinds = Counter(scope.partition(":")[0] for scope in seen)
         self.on_tick(TickReport(time.monotonic() - began, dict(kinds),
                                 self.scope_failures - failures))  # fmt: skip
-        return events
+        if self.inline_delivery:
+            self.deliver_pending()
+        return now.events
 
-    def _isolated(self, rule: Rule[Any], scope: str, now: _Tick) -> tuple[Alert, Event] | None:
+    def deliver_pending(self) -> int:
+        """Deliver what the outbox holds now, oldest first; return how many."""
+        done = 0
+        while (notification := self.alerts.take_notification(0)) is not None:
+            self.dispatcher.dispatch(notification.alert, notification.event)
+            self.alerts.delivered(notification)
+            done += 1
+        return done
+
+    def _isolated(self, rule: Rule[Any], scope: str, now: _Tick) -> None:
         """``_step``, where a failure of this one rule on this one scope is logged and counted
         and the tick goes on; a backing service that is down still fails the whole tick."""
         try:
-            return self._step(rule, scope, now)
+            self._step(rule, scope, now)
         except (redis.RedisError, ConnectionError, TimeoutError):
             raise
         except Exception:
             self.scope_failures += 1
             log.exception("evaluating rule %s on %s failed; other scopes go on", rule.name, scope)
-            return None
 
-    def _step(self, rule: Rule[Any], scope: str, now: _Tick) -> tuple[Alert, Event] | None:
-        """One rule on one scope: verdict, lifecycle, the alert; the event to notify, if any."""
+    def _commit(self, now: _Tick, rule: str, scope: str, change: ScopeChange) -> None:
+        self.alerts.commit(change)
+        now.states[(rule, scope)] = change.state
+        now.legacy.pop((rule, scope), None)
+        if change.alert is not None and change.event is not None:
+            now.events.append((change.alert, change.event))
+            self.on_event(change.alert, change.event)
+
+    def _step(self, rule: Rule[Any], scope: str, now: _Tick) -> None:
+        """One rule on one scope: verdict, lifecycle, the alert; committed with its event."""
         t = now.tset.for_scope(rule.name, scope)
+        key = state_key(rule.name, scope)
         old = now.states.get((rule.name, scope), ScopeState())
+        replaces = now.legacy.get((rule.name, scope))
         current = self.windows.window(scope, now.at, t.window_s)
         if old.phase == "idle" and current.stats.total < t.min_docs:
             # The shared minimum volume: no rule fires on a tiny window. A cool-down that has
             # run out is forgotten here too, as a full evaluation would.
             if old.cooldown_until_s and old.cooldown_until_s <= now.at:
-                now.states[(rule.name, scope)] = ScopeState()
-            return None
+                calm = ScopeChange(key, ScopeState(), replaces=replaces)
+                self._commit(now, rule.name, scope, calm)
+            return
         verdict, current, baseline = self.verdict(
             rule, scope, t, now.at, now.market, current=current
         )
         new_id = old.alert_id or (uuid.uuid4().hex[:16] if verdict.spiking else "")
         new, event = step(old, verdict, now.at, t, new_id=new_id)
         keep = new.phase != "idle" or new.cooldown_until_s > now.at
-        now.states[(rule.name, scope)] = new if keep else ScopeState()
+        new = new if keep else ScopeState()
         alert_id = new.alert_id or old.alert_id
         if alert_id is None:
-            return None
+            if new != old or replaces:
+                self._commit(now, rule.name, scope, ScopeChange(key, new, replaces=replaces))
+            return
         seen = Observation(
             rule.name, scope, event, new, verdict, current, baseline, t, now.tset.version, now.at
         )
-        alert = self._update(alert_id, seen)
-        if alert is not None and event in ("fired", "escalated", "sustained", "resolved"):
-            return alert, event
-        return None
+        alert, drop = self._update(alert_id, seen)
+        notify = event if event in ("fired", "escalated", "sustained", "resolved") else None
+        self._commit(now, rule.name, scope, ScopeChange(
+            key, new, alert, drop, notify if alert is not None else None, replaces))  # fmt: skip
 
-    def _update(self, alert_id: str, seen: Observation) -> Alert | None:
-        """Create, update or drop the scope's alert after this evaluation."""
+    def _update(self, alert_id: str, seen: Observation) -> tuple[Alert | None, str | None]:
+        """The scope's alert after this evaluation (to save), or the id of one to forget."""
         if seen.event == "dropped":
-            self.alerts.delete(alert_id)
-            return None
+            return None, alert_id
         alert = self.alerts.get(alert_id)
         if alert is None:
             if seen.event not in ("pending", "fired"):
-                return None
+                return None, None
             alert = Alert(
                 id=alert_id,
                 rule=seen.rule,
@@ -267,9 +293,7 @@ class Evaluator:
             changes["notifications"] = alert.notifications + 1
         elif seen.event == "resolved":
             changes["notifications"] = alert.notifications + 1
-        updated = alert.model_copy(update=changes)
-        self.alerts.save(updated)
-        return updated
+        return alert.model_copy(update=changes), None
 
     def _evidence(self, scope: Scope, t: RuleThresholds, now: float) -> dict[str, object]:
         start, end = _utc(now - t.window_s), _utc(now)

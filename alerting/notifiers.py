@@ -1,12 +1,14 @@
 """Notifiers, one small class each: they deliver an alert event and say how it went.
 
-The evaluator calls every notifier for every event and records each outcome; a notifier that
-fails (after its own retries) does not stop the others.
+The notification worker hands every event from the outbox to every notifier and records each
+outcome; a notifier that fails (after its own retries, each try bounded by its timeout) does
+not stop the others.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ import redis
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
+from alerting.alert_store import AlertStore
 from alerting.lifecycle import Event
 from alerting.records import Alert
 from alerting.settings import WebhookSettings
@@ -211,3 +214,31 @@ class MemoryDispatcher:
         out = deliver(self.notifiers, alert, event)
         self.deliveries += out
         return out
+
+
+class NotificationWorker:
+    """Delivers what evaluations committed to the outbox, oldest first, in a thread of its own;
+    the evaluator never waits on a notifier. A notification taken and not yet delivered when
+    the process dies stays in flight and is delivered again, first, at the next start."""
+
+    def __init__(self, store: AlertStore, dispatcher: Dispatch) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        """Deliver until ``stop``; a Redis failure is logged and retried."""
+        self.store.requeue_in_flight()  # what the last process left undelivered
+        while not self._stop.is_set():
+            try:
+                notification = self.store.take_notification(1.0)
+                if notification is not None:
+                    self.dispatcher.dispatch(notification.alert, notification.event)
+                    self.store.delivered(notification)
+            except redis.RedisError:
+                log.warning("the notification outbox is unavailable; trying again", exc_info=True)
+                self._stop.wait(1.0)
+
+    def stop(self) -> None:
+        """End ``run`` (after the delivery in hand, if any)."""
+        self._stop.set()

@@ -23,6 +23,7 @@ from alerting.notifiers import (
     ElasticsearchNotifier,
     KafkaNotifier,
     LiveFeedNotifier,
+    NotificationWorker,
     Notifier,
     WebhookNotifier,
 )
@@ -117,15 +118,18 @@ def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "
     events = app.state.alert_events
     built.evaluator.on_event = lambda alert, event: events.labels(event, alert.severity).inc()
     built.evaluator.on_tick = partial(export_tick, app)
-    thread = None
+    evaluator = built.evaluator
+    evaluator.inline_delivery = False  # the notification worker delivers, in its own thread
+    worker = NotificationWorker(built.services.alerts, evaluator.dispatcher)
+    threads = []
     if evaluate:
-        thread = threading.Thread(
-            target=built.evaluator.run,
-            args=(settings.alerting.tick_s,),
-            name="evaluator",
-            daemon=True,
-        )
-        thread.start()
+        threads = [
+            threading.Thread(target=evaluator.run, args=(settings.alerting.tick_s,),
+                             name="evaluator", daemon=True),
+            threading.Thread(target=worker.run, name="notifications", daemon=True),
+        ]  # fmt: skip
+        for thread in threads:
+            thread.start()
     try:
         uvicorn.run(
             app,
@@ -134,8 +138,9 @@ def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "
             log_level=log_level.lower(),
         )
     finally:
-        built.evaluator.stop()
-        if thread is not None:
-            thread.join(timeout=settings.alerting.tick_s + 5)
+        evaluator.stop()
+        worker.stop()
+        for thread in threads:
+            thread.join(timeout=settings.alerting.tick_s + 35)
         if built.producer is not None:
             built.producer.close()

@@ -69,3 +69,13 @@ def alert_events_channel(prefix: str) -> str:
 def deliveries_key(prefix: str) -> str:
     """A capped list of notification outcomes, newest first."""
     return f"{prefix}:alerting:deliveries"
+
+
+def alerting_outbox_key(prefix: str) -> str:
+    """Notifications written with their scope's state, not yet taken for delivery."""
+    return f"{prefix}:alerting:outbox"
+
+
+def alerting_inflight_key(prefix: str) -> str:
+    """Notifications taken for delivery and not yet delivered."""
+    return f"{prefix}:alerting:outbox:inflight"

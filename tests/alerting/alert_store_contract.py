@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from alerting.alert_store import AlertStore
+from alerting.alert_store import AlertStore, ScopeChange
 from alerting.lifecycle import ScopeState
 from alerting.records import Alert, Scope
 
@@ -27,11 +27,15 @@ def make_alert(started: datetime, **changes: object) -> Alert:
 
 
 def check_alert_store(store: AlertStore) -> None:
-    """Save, read back, newest first, since, delete, acknowledgements kept, states."""
+    """Save, read back, newest first, since, forget, acknowledgements kept, states, outbox."""
     now = datetime.now(UTC).replace(microsecond=0)
     old, new = make_alert(now - timedelta(hours=2)), make_alert(now)
-    store.save(old)
-    store.save(new)
+
+    def save(alert: Alert) -> None:
+        store.commit(ScopeChange("negative_spike/ticker:ACME", ScopeState(), alert))
+
+    save(old)
+    save(new)
     assert store.get(new.id) == new
     assert store.get("no-such-alert") is None
     ids = [a.id for a in store.recent()]
@@ -39,18 +43,62 @@ def check_alert_store(store: AlertStore) -> None:
     assert old.id not in [a.id for a in store.recent(since=now - timedelta(hours=1))]
 
     # An evaluator writing back a copy read before the acknowledgement keeps the ack.
-    store.save(new.model_copy(update={"acked_by": "analyst:1234", "acked_at": now}))
-    store.save(new.model_copy(update={"state": "resolved"}))
+    store.acknowledge(new.id, "analyst:1234", now)
+    save(new.model_copy(update={"state": "resolved"}))
     stored = store.get(new.id)
     assert stored is not None
     assert (stored.state, stored.acked_by) == ("resolved", "analyst:1234")
 
-    store.delete(old.id)
+    store.commit(ScopeChange("negative_spike/ticker:ACME", ScopeState(), drop=old.id))
     assert store.get(old.id) is None
     assert old.id not in [a.id for a in store.recent()]
 
-    firing = ScopeState(alert_id=new.id, phase="firing", streak=3, severity="critical")
-    store.save_states({"ticker:ACME": firing, "all": ScopeState()})
-    assert store.states() == {"ticker:ACME": firing}  # idle-and-calm states are not kept
-    store.save_states({})
+    check_commits(store, now)
+    check_outbox(store, now)
+
+
+def check_commits(store: AlertStore, now: datetime) -> None:
+    """A scope's state, alert and notification at once; acknowledgements compare-and-set."""
+    alert = make_alert(now)
+    firing = ScopeState(alert_id=alert.id, phase="firing", streak=3, severity="critical")
+    store.commit(ScopeChange("negative_spike/ticker:ACME", firing, alert, event="fired"))
+    store.commit(ScopeChange("negative_spike/all", ScopeState()))
+    # idle-and-calm states are not kept
+    assert store.states() == {"negative_spike/ticker:ACME": firing}
+    assert store.get(alert.id) == alert
+
+    # An analyst acknowledges what is stored, not a copy read earlier: the alert resolved in
+    # the meantime stays resolved, and the first acknowledger stays the acknowledger.
+    store.commit(ScopeChange("negative_spike/ticker:ACME", ScopeState(),
+                             alert.model_copy(update={"state": "resolved"})))  # fmt: skip
+    acked = store.acknowledge(alert.id, "analyst:first", now)
+    assert acked is not None and (acked.state, acked.acked_by) == ("resolved", "analyst:first")
+    again = store.acknowledge(alert.id, "analyst:second", now + timedelta(minutes=1))
+    assert again is not None and (again.acked_by, again.acked_at) == ("analyst:first", now)
+    assert store.acknowledge("no-such-alert", "analyst:x", now) is None
     assert store.states() == {}
+
+    pending = make_alert(now, state="pending")
+    store.commit(ScopeChange("negative_spike/ticker:ZZZ", ScopeState(), pending))
+    store.commit(ScopeChange("negative_spike/ticker:ZZZ", ScopeState(), drop=pending.id))
+    assert store.get(pending.id) is None
+
+
+def check_outbox(store: AlertStore, now: datetime) -> None:
+    """Notifications in commit order; one left in flight is delivered again, first."""
+    while (left := store.take_notification(0)) is not None:  # from check_commits
+        store.delivered(left)
+    first, second = make_alert(now), make_alert(now)
+    store.commit(ScopeChange("r/ticker:A", ScopeState(), first, event="fired"))
+    store.commit(ScopeChange("r/ticker:B", ScopeState(), second, event="resolved"))
+    taken = store.take_notification(0)
+    assert taken is not None and (taken.alert.id, taken.event) == (first.id, "fired")
+    # The evaluator dies before it has delivered: the next one puts it back, first in line.
+    assert store.requeue_in_flight() == 1
+    again = store.take_notification(0)
+    assert again is not None and again.alert == first
+    store.delivered(again)
+    last = store.take_notification(0)
+    assert last is not None and (last.alert.id, last.event) == (second.id, "resolved")
+    store.delivered(last)
+    assert store.take_notification(0) is None and store.requeue_in_flight() == 0

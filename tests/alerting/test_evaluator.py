@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import pytest
 
-from alerting.alert_store import MemoryAlertStore
+from alerting.alert_store import MemoryAlertStore, ScopeChange
 from alerting.evaluator import Evaluator, TickReport, state_key
 from alerting.notifiers import MemoryDispatcher
 from alerting.rules.base import RuleThresholds, Verdict
@@ -128,7 +128,9 @@ def test_a_firing_state_stored_before_rules_were_plugins_is_kept() -> None:
     clock.now += 5
     [(_alert, _)] = evaluator.tick()
     # As an older version stored it: the bare scope as the key.
-    alerts.save_states({TICKER: alerts.states()[state_key("negative_spike", TICKER)]})
+    firing = alerts.states()[state_key("negative_spike", TICKER)]
+    alerts.commit(ScopeChange(TICKER, firing, replaces=state_key("negative_spike", TICKER)))
+    assert alerts.states() == {TICKER: firing}
     clock.now += 5
     assert evaluator.tick() == []  # still firing: not announced a second time
     assert alerts.states() == {state_key("negative_spike", TICKER): alerts.states()[

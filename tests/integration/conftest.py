@@ -77,19 +77,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(alerting_pipeline: Pipeline) -> Iterator[tuple[str, Pipeline]]:
-    """`undertow alerting serve` for that pipeline, on a free port: (base URL, pipeline)."""
+def start_server(pipeline: Pipeline, name: str = "alerting") -> tuple[subprocess.Popen[bytes], str]:
+    """`undertow alerting serve` for ``pipeline`` on a free port, up and answering; its output
+    goes to ``<name>.log`` in the pipeline's home. Returns the process and its base URL."""
     port = _free_port()
     env = dict(os.environ, UNDERTOW_API_KEYS=KEYS)
-    log = (alerting_pipeline.home / "alerting.log").open("ab")
+    log = (pipeline.home / f"{name}.log").open("ab")
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "undertow.cli",
             "--config",
-            str(alerting_pipeline.config),
+            str(pipeline.config),
             "--log-level",
             "INFO",  # access logs too: a test checks that no key ever reaches them
             "alerting",
@@ -103,11 +103,20 @@ def server(alerting_pipeline: Pipeline) -> Iterator[tuple[str, Pipeline]]:
         stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while not _up(url):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise AssertionError(f"the API did not come up; see {pipeline.home / name}.log")
+        time.sleep(0.25)
+    return proc, url
+
+
+@pytest.fixture
+def server(alerting_pipeline: Pipeline) -> Iterator[tuple[str, Pipeline]]:
+    """`undertow alerting serve` for that pipeline, on a free port: (base URL, pipeline)."""
+    proc, url = start_server(alerting_pipeline)
     try:
-        deadline = time.monotonic() + 60
-        while not _up(url):
-            assert time.monotonic() < deadline, "the API did not come up"
-            time.sleep(0.25)
         yield url, alerting_pipeline
     finally:
         proc.terminate()

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from alerting.alert_store import ScopeChange
+from alerting.evaluator import state_key
 from alerting.service import build
 from tests.integration.conftest import alerting_pipeline  # noqa: F401 (fixture)
 from tests.integration.pipeline import Pipeline
@@ -39,14 +41,14 @@ def test_restart_while_firing_keeps_the_alert_and_its_acknowledgement(
     assert set(fired) == {"topic:Macro", "ticker:ZZZ"}
     alert = fired["ticker:ZZZ"]
 
-    # An evaluation reads the alert, an analyst acknowledges it, the evaluation writes its copy.
-    stale = first.services.alerts.get(alert.id)
+    # An evaluation reads the alert, an analyst acknowledges it, the evaluation commits its copy.
+    alerts = first.services.alerts
+    stale = alerts.get(alert.id)
     assert stale is not None
     acked_at = datetime.now(UTC)
-    first.services.alerts.save(
-        stale.model_copy(update={"acked_by": "analyst:1234abcd", "acked_at": acked_at})
-    )
-    first.services.alerts.save(stale.model_copy(update={"notifications": stale.notifications}))
+    assert alerts.acknowledge(alert.id, "analyst:1234abcd", acked_at) is not None
+    key = state_key("negative_spike", "ticker:ZZZ")
+    alerts.commit(ScopeChange(key, alerts.states()[key], stale))
 
     for _ in range(3):  # the restarted evaluator (a new process builds exactly this) goes on
         second = build(pipeline.settings)
