@@ -5,7 +5,8 @@ fake.
 A scope's evaluation is committed as one atomic step (``commit``): its new state, its alert and
 the notification of its event, queued in an outbox. A crash before the commit changes nothing
 (the next evaluation does the same again); after it, the notification is in the outbox and is
-delivered by the notification worker, however often the evaluator restarts.
+delivered by the notification worker, however often the evaluator restarts. Under a ``Fence``
+the commit is refused once another evaluator has taken the lease.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 import orjson
 import redis
 
+from alerting.lease import Fence, Fenced
 from alerting.lifecycle import Event, ScopeState
 from alerting.records import Alert
 from streaming import keys
@@ -67,8 +69,9 @@ class AlertStore(Protocol):
     def states(self) -> dict[str, ScopeState]:
         """The evaluator's state of every scope it has seen spike."""
 
-    def commit(self, change: ScopeChange) -> None:
-        """Store the scope's state, its alert and its notification at once."""
+    def commit(self, change: ScopeChange, fence: Fence | None = None) -> None:
+        """Store the scope's state, its alert and its notification at once; raise Fenced (and
+        change nothing) when ``fence`` is no longer the current epoch."""
 
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
         """Acknowledge the alert as it is stored now (the first acknowledger is kept); None if
@@ -117,12 +120,14 @@ class RedisAlertStore:
         raw = self.client.hgetall(keys.alert_states_key(self.prefix))
         return {str(k): ScopeState(**orjson.loads(v)) for k, v in raw.items()}
 
-    def commit(self, change: ScopeChange) -> None:
-        """One MULTI/EXEC, WATCHing the alert (retried if it moves)."""
+    def commit(self, change: ScopeChange, fence: Fence | None = None) -> None:
+        """One MULTI/EXEC, WATCHing the alert and the epoch (retried if either moves)."""
         alert_key = keys.alert_key(change.alert.id, self.prefix) if change.alert else None
-        watched = [alert_key] if alert_key else []
+        watched = [k for k in (alert_key, fence.key if fence else None) if k]
 
         def write(pipe: redis.client.Pipeline) -> None:
+            if fence is not None and int(pipe.get(fence.key) or 0) != fence.token:
+                raise Fenced(f"epoch {fence.token} is no longer current")
             final = None
             if change.alert is not None and alert_key is not None:
                 raw = pipe.get(alert_key)
@@ -199,6 +204,7 @@ class MemoryAlertStore:
         self._states: dict[str, ScopeState] = {}
         self.outbox: deque[str] = deque()  # newest left, taken from the right
         self.inflight: deque[str] = deque()
+        self.epoch = 0  # a fence with another token is refused
 
     def get(self, alert_id: str) -> Alert | None:
         """One alert, or None."""
@@ -213,8 +219,10 @@ class MemoryAlertStore:
         """A copy of the stored states."""
         return dict(self._states)
 
-    def commit(self, change: ScopeChange) -> None:
-        """State, alert, notification."""
+    def commit(self, change: ScopeChange, fence: Fence | None = None) -> None:
+        """State, alert, notification (the fence is the memory store's own epoch)."""
+        if fence is not None and fence.token != self.epoch:
+            raise Fenced(f"epoch {fence.token} is no longer current")
         if change.replaces is not None:
             self._states.pop(change.replaces, None)
         if change.state == ScopeState():

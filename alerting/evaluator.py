@@ -5,6 +5,8 @@ State lives in Redis (scope states, alerts, the notification outbox), so a resta
 continues where the last one stopped: a firing alert stays firing and is not announced again.
 Each (rule, scope) is committed at once with its notification (``AlertStore.commit``), which a
 notification worker delivers from the outbox: slow or failing notifiers never hold up a tick.
+With a lease (``alerting.lease``) one evaluator per namespace is active and writes under its
+fencing token; the others stand by and take over when its lease runs out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import redis
 
 from alerting.alert_store import AlertStore, ScopeChange
 from alerting.evidence import EvidenceFinder, discover_url
+from alerting.lease import Fence, Fenced, Lease
 from alerting.lifecycle import Event, ScopeState, step
 from alerting.notifiers import Dispatch
 from alerting.records import Alert, Scope
@@ -91,6 +94,7 @@ class _Tick:
     at: float
     tset: ThresholdSet
     states: dict[tuple[str, str], ScopeState]
+    fence: Fence | None = None
     # The key each state was read under, where it is not today's (stored before rules were
     # plugins): the commit replaces it.
     legacy: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -117,6 +121,7 @@ class Evaluator:
         examples: int = 5,
         kibana_url: str = "http://127.0.0.1:5601",
         clock: Callable[[], float] = time.time,
+        lease: Lease | None = None,
     ) -> None:
         self.windows = windows
         self.thresholds = thresholds
@@ -127,6 +132,9 @@ class Evaluator:
         self.examples = examples
         self.kibana_url = kibana_url
         self.clock = clock
+        # None: always active (one process, tests, the backtest).
+        self.lease = lease
+        self.active = lease is None
         # True: a tick delivers its notifications itself before it returns (tests, backtest,
         # one-off runs); the service sets False and runs a NotificationWorker instead.
         self.inline_delivery = True
@@ -170,11 +178,12 @@ class Evaluator:
             market[key] = self.windows.window("all", base_end, t.baseline_s)
         return rule.evaluate(current, baseline, t, market[key]), current, baseline
 
-    def tick(self) -> list[tuple[Alert, Event]]:
-        """Evaluate every rule on every scope once, committing each; return the events queued
-        for notification (delivered before returning if ``inline_delivery``)."""
+    def tick(self, fence: Fence | None = None) -> list[tuple[Alert, Event]]:
+        """Evaluate every rule on every scope once, committing each under ``fence``; return the
+        events queued for notification (delivered before returning if ``inline_delivery``).
+        Raises Fenced, having committed nothing more, once another evaluator holds the lease."""
         began, failures = time.monotonic(), self.scope_failures
-        now = _Tick(self.clock(), self.thresholds.current(), {})
+        now = _Tick(self.clock(), self.thresholds.current(), {}, fence)
         for stored_key, state in self.alerts.states().items():
             rule_scope = parse_state_key(stored_key)
             now.states[rule_scope] = state
@@ -204,17 +213,18 @@ class Evaluator:
 
     def _isolated(self, rule: Rule[Any], scope: str, now: _Tick) -> None:
         """``_step``, where a failure of this one rule on this one scope is logged and counted
-        and the tick goes on; a backing service that is down still fails the whole tick."""
+        and the tick goes on; a backing service that is down, or a lost lease, still fails the
+        whole tick."""
         try:
             self._step(rule, scope, now)
-        except (redis.RedisError, ConnectionError, TimeoutError):
+        except (redis.RedisError, ConnectionError, TimeoutError, Fenced):
             raise
         except Exception:
             self.scope_failures += 1
             log.exception("evaluating rule %s on %s failed; other scopes go on", rule.name, scope)
 
     def _commit(self, now: _Tick, rule: str, scope: str, change: ScopeChange) -> None:
-        self.alerts.commit(change)
+        self.alerts.commit(change, now.fence)
         now.states[(rule, scope)] = change.state
         now.legacy.pop((rule, scope), None)
         if change.alert is not None and change.event is not None:
@@ -305,15 +315,59 @@ class Evaluator:
             out |= {"examples": examples, "model_version": version}
         return out
 
-    def run(self, tick_s: float) -> None:
-        """Tick every ``tick_s`` seconds until ``stop``; a failed tick is logged and retried."""
+    def _hold(self) -> Fence | None:
+        """Take or renew the lease; note whether this evaluator is active now."""
+        if self.lease is None:
+            return None
+        fence = self.lease.hold()
+        if fence is not None and not self.active:
+            moved = self.alerts.requeue_in_flight()  # what a dead predecessor left in flight
+            if moved:
+                log.warning("requeued %d notification(s) left in flight", moved)
+        self.active = fence is not None
+        return fence
+
+    def _renew(self, every_s: float) -> None:
+        """Keep the lease while a long tick runs (the tick loop renews it too)."""
+        while not self._stop.wait(every_s):
+            if self.active:
+                try:
+                    self._hold()
+                except redis.RedisError:
+                    log.warning("renewing the evaluator lease failed; trying again")
+
+    def run(self, tick_s: float, lease_ttl_s: float | None = None) -> None:
+        """Tick every ``tick_s`` seconds until ``stop``; a failed tick is logged and retried.
+
+        With a lease: tick only while holding it (renewed every third of ``lease_ttl_s``); else
+        stand by and look for it every quarter tick, so a standby takes over within
+        ``lease_ttl_s`` plus a quarter tick of the active one dying.
+        """
+        if self.lease is not None:
+            ttl = lease_ttl_s or 1.5 * tick_s
+            threading.Thread(target=self._renew, args=(ttl / 3,), name="evaluator-lease",
+                             daemon=True).start()  # fmt: skip
         while not self._stop.is_set():
             began = time.monotonic()
+            wait = tick_s
             try:
-                self.tick()
+                fence = self._hold()
+                if self.active:
+                    self.tick(fence)
+                else:
+                    wait = max(0.1, tick_s / 4)
+            except Fenced:
+                log.warning("another evaluator took over; standing by")
+                self.active = False
+                wait = 0.0
             except Exception:  # Redis or ES down: try again next tick
                 log.exception("evaluation failed; retrying next tick")
-            self._stop.wait(max(0.0, tick_s - (time.monotonic() - began)))
+            self._stop.wait(max(0.0, wait - (time.monotonic() - began)))
+        if self.lease is not None:
+            try:
+                self.lease.release()  # a standby takes over at once
+            except redis.RedisError:
+                log.warning("could not release the evaluator lease; it runs out by itself")
 
     def stop(self) -> None:
         """End ``run``."""

@@ -217,19 +217,23 @@ class MemoryDispatcher:
 
 
 class NotificationWorker:
-    """Delivers what evaluations committed to the outbox, oldest first, in a thread of its own;
-    the evaluator never waits on a notifier. A notification taken and not yet delivered when
-    the process dies stays in flight and is delivered again, first, at the next start."""
+    """Delivers what evaluations committed to the outbox, oldest first, in a thread of its own,
+    while ``active()`` says this process is the active evaluator; the evaluator never waits on
+    a notifier. A notification taken and not yet delivered when the process dies stays in
+    flight, and the next active evaluator delivers it again first."""
 
-    def __init__(self, store: AlertStore, dispatcher: Dispatch) -> None:
+    def __init__(self, store: AlertStore, dispatcher: Dispatch, active: Callable[[], bool]) -> None:
         self.store = store
         self.dispatcher = dispatcher
+        self.active = active
         self._stop = threading.Event()
 
     def run(self) -> None:
         """Deliver until ``stop``; a Redis failure is logged and retried."""
-        self.store.requeue_in_flight()  # what the last process left undelivered
         while not self._stop.is_set():
+            if not self.active():
+                self._stop.wait(0.25)
+                continue
             try:
                 notification = self.store.take_notification(1.0)
                 if notification is not None:

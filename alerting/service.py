@@ -18,6 +18,7 @@ from alerting.auth import KeyRing
 from alerting.evaluator import Evaluator, TickReport
 from alerting.evidence import EvidenceFinder
 from alerting.exceptions import ConfigError
+from alerting.lease import RedisLease, holder_id
 from alerting.notifiers import (
     Dispatcher,
     ElasticsearchNotifier,
@@ -80,6 +81,7 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         bucket_s=st.bucket_s,
         examples=settings.alerting.examples,
         kibana_url=settings.alerting.kibana_url,
+        lease=RedisLease(client, prefix, lease_ttl_s(settings), holder_id()),
     )
     services = Services(
         alerts=alerts,
@@ -103,6 +105,12 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
     return Alerting(services, evaluator, producer)
 
 
+def lease_ttl_s(settings: AlertingConfig) -> float:
+    """How long the active evaluator's lease lasts unrenewed: a standby takes over this long
+    (plus a quarter tick) after the active one dies."""
+    return settings.alerting.lease_ttl_s or 1.5 * settings.alerting.tick_s
+
+
 def export_tick(app: FastAPI, report: TickReport) -> None:
     """One tick's figures to the API's Prometheus metrics."""
     app.state.tick_seconds.observe(report.seconds)
@@ -120,12 +128,14 @@ def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "
     built.evaluator.on_tick = partial(export_tick, app)
     evaluator = built.evaluator
     evaluator.inline_delivery = False  # the notification worker delivers, in its own thread
-    worker = NotificationWorker(built.services.alerts, evaluator.dispatcher)
+    worker = NotificationWorker(
+        built.services.alerts, evaluator.dispatcher, lambda: evaluator.active
+    )
     threads = []
     if evaluate:
         threads = [
-            threading.Thread(target=evaluator.run, args=(settings.alerting.tick_s,),
-                             name="evaluator", daemon=True),
+            threading.Thread(target=evaluator.run, args=(settings.alerting.tick_s,
+                             lease_ttl_s(settings)), name="evaluator", daemon=True),
             threading.Thread(target=worker.run, name="notifications", daemon=True),
         ]  # fmt: skip
         for thread in threads:

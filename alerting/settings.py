@@ -30,6 +30,9 @@ class AlertingSettings(_Section):
     host: str = LOOPBACK
     port: int = Field(default=8000, ge=1, le=65535)
     tick_s: float = Field(default=5.0, gt=0, le=3600)
+    # One `alerting serve` per Redis namespace evaluates; the others stand by. The active one's
+    # lease runs out this long after it stops renewing it (None: 1.5 x tick_s).
+    lease_ttl_s: float | None = Field(default=None, gt=0, le=3600)
     examples: int = Field(default=5, ge=0, le=50)
     kibana_url: str = "http://127.0.0.1:5601"
     webhooks: list[WebhookSettings] = []

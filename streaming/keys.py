@@ -71,6 +71,16 @@ def deliveries_key(prefix: str) -> str:
     return f"{prefix}:alerting:deliveries"
 
 
+def alerting_lease_key(prefix: str) -> str:
+    """Which ``alerting serve`` process evaluates (its id, with a time to live)."""
+    return f"{prefix}:alerting:lease"
+
+
+def alerting_epoch_key(prefix: str) -> str:
+    """The fencing token: raised by one each time the lease changes hands."""
+    return f"{prefix}:alerting:epoch"
+
+
 def alerting_outbox_key(prefix: str) -> str:
     """Notifications written with their scope's state, not yet taken for delivery."""
     return f"{prefix}:alerting:outbox"
