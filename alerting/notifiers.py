@@ -94,17 +94,25 @@ class LiveFeedNotifier:
         self.client.publish(self.channel, payload(alert, event))
 
 
+def slack_escape(text: str) -> str:
+    """Text from data as Slack shows it literally: ``&``, ``<`` and ``>`` escaped, so neither
+    ``<!channel>`` nor a link can come from a document."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_text(alert: Alert, event: Event) -> str:
-    """A one-paragraph message for people."""
+    """A one-paragraph message for people; everything taken from data is escaped."""
     cur = alert.current
+    scope = slack_escape(alert.scope.name).replace("`", "'")
     lines = [
-        f"*{event.upper()}* {alert.severity} negative-sentiment spike on `{alert.scope.name}`: "
+        f"*{event.upper()}* {alert.severity} negative-sentiment spike on `{scope}`: "
         f"{cur.get('negative_share', 0):.0%} negative of {int(cur.get('total', 0))} documents "
         f"(baseline {alert.baseline.get('negative_share', 0):.0%})."
     ]
-    lines += [f"• {ex.title or ex.text[:140]}" for ex in alert.examples[:3]]
+    lines += [f"• {slack_escape((ex.title or ex.text)[:140])}" for ex in alert.examples[:3]]
     if alert.kibana_url:
-        lines.append(f"<{alert.kibana_url}|Open in Kibana>")
+        url = alert.kibana_url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+        lines.append(f"<{url}|Open in Kibana>")
     return "\n".join(lines)
 
 

@@ -90,3 +90,16 @@ def test_a_refusing_receiver_is_not_retried_and_the_failure_is_named(receiver: s
     with pytest.raises(RuntimeError, match=r"after 1 attempt.*HTTP 400"):
         hook.notify(alert(), "resolved")
     assert len(Receiver.bodies) == 1
+
+
+def test_slack_shows_text_from_documents_literally(receiver: str) -> None:
+    text = "<!channel> <https://evil.example|click> & more"
+    example = Example(id="d2", text=text, published_at=datetime.now(UTC), score=-0.9)
+    hostile = alert().model_copy(update={"examples": [example]})
+    WebhookNotifier(WebhookSettings(url=receiver, kind="slack"), sleep=lambda s: None).notify(
+        hostile, "fired"
+    )
+    text = str(Receiver.bodies[0]["text"])
+    assert "&lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; more" in text
+    assert "<!channel>" not in text and "<https://evil" not in text
+    assert text.endswith("<http://kibana/app/discover#/x|Open in Kibana>")  # ours stays a link
