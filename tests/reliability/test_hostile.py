@@ -1,18 +1,29 @@
 """A hostile mix interleaved with valid traffic: every malformed message in the dead-letter topic
-with its reason, what is legitimately valid accepted, the valid traffic unaffected."""
+with its reason (and its bytes, or a cut copy with the original's size and digest), what is
+legitimately valid accepted within its bounds, the valid traffic unaffected."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from streaming.records import ScoredDoc
 from tests.integration.pipeline import Pipeline, wait_for
 from tests.integration.test_pipeline import pipeline, valid_docs  # noqa: F401 (fixture)
 
 NESTED = b'{"id": "deep", "text": "ok", "x": ' + b"[" * 40 + b"]" * 40 + b"}"
+LIMIT = 100_000  # the test pipeline's streaming.max_message_bytes
+
+
+def _at(offset: timedelta) -> str:
+    return (datetime.now(UTC) + offset).isoformat()
+
+
 # kind → (key, value, the dead-letter reason)
 HOSTILE: dict[str, tuple[bytes, bytes | None, str]] = {
     "truncated JSON": (b"h1", b'{"id": "h1", "text": "Oil', "invalid_json"),
@@ -34,7 +45,7 @@ HOSTILE: dict[str, tuple[bytes, bytes | None, str]] = {
     "absurd timestamp": (
         b"h13",
         b'{"id": "h13", "text": "ok", "published_at": "9999-12-31T00:00:00Z"}',
-        "bad_timestamp",
+        "future_timestamp",
     ),
     "oversized text": (b"h14", orjson.dumps({"id": "h14", "text": "a" * 25_000}), "oversized_text"),
     "oversized message": (
@@ -43,7 +54,27 @@ HOSTILE: dict[str, tuple[bytes, bytes | None, str]] = {
         "oversized",
     ),
     "tombstone": (b"h16", None, "empty_message"),
-}
+    # 171 characters, 513 bytes: over Elasticsearch's _id limit, which counts bytes.
+    "multi-byte id": (b"h17", orjson.dumps({"id": "€" * 171, "text": "ok"}), "bad_id"),
+    # Just under the input limit: its dead letter, headers and all, still fits its topic.
+    "broken, just under the limit": (
+        b"h18", b'{"id": "h18", "text": "' + b"x" * (LIMIT - 100), "invalid_json"),
+    # Over the input limit (the topic takes it) and with a 20 KB key: cut to the limit, the key
+    # replaced by its digest.
+    "oversized, with a huge key": (
+        b"k" * 20_000, orjson.dumps({"id": "h19", "text": "ok", "pad": "c" * 120_000}),
+        "oversized"),
+    "dated ahead of the clock": (
+        b"h20", orjson.dumps({"id": "h20", "text": "ok", "published_at": _at(timedelta(hours=1))}),
+        "future_timestamp"),
+    "dated before the retention": (
+        b"h21", orjson.dumps({"id": "h21", "text": "ok", "published_at": _at(-timedelta(days=40))}),
+        "expired_timestamp"),
+    # Each field within its limit, but a keyword over Elasticsearch's 32,766 bytes: refused by
+    # Elasticsearch for this document only, dead-lettered by the sink with its reason.
+    "immense url": (b"h22", orjson.dumps({"id": "h22", "text": "ok", "url": "€" * 11_000}),
+                    "refused_by_elasticsearch"),
+}  # fmt: skip
 
 
 def test_hostile_messages_are_dead_lettered_or_accepted_and_valid_traffic_is_untouched(
@@ -72,6 +103,41 @@ def test_hostile_messages_are_dead_lettered_or_accepted_and_valid_traffic_is_unt
             ),
         ),
         (b"424242", orjson.dumps({"id": 424242, "text": "Bank beats", "tickers": [ticker]})),
+        # 5,000 tickers scraped from a page: the first 20 kept, the cut recorded.
+        (
+            b"ok-tickers",
+            orjson.dumps(
+                {
+                    "id": "ok-tickers",
+                    "text": "Index moves",
+                    "tickers": [ticker] + [f"Z{i:04d}" for i in range(4999)],
+                }
+            ),
+        ),
+        # A source of its own choosing, with markup: "other", its claim kept as source_name.
+        (
+            b"ok-source",
+            orjson.dumps(
+                {
+                    "id": "ok-source",
+                    "text": "Rumour",
+                    "tickers": [ticker],
+                    "source": "<img src=x onerror=alert(1)>",
+                }
+            ),
+        ),
+        # Late but within the indices' retention: indexed, not counted (windows keep 48 h).
+        (
+            b"ok-late",
+            orjson.dumps(
+                {
+                    "id": "ok-late",
+                    "text": "Old news",
+                    "tickers": [ticker],
+                    "published_at": _at(-timedelta(days=5)),
+                }
+            ),
+        ),
         # The same id twice with different text: the first is the document, the second a repeat.
         (dup.encode(), orjson.dumps({"id": dup, "text": "First version", "tickers": [ticker]})),
     ]
@@ -91,7 +157,8 @@ def test_hostile_messages_are_dead_lettered_or_accepted_and_valid_traffic_is_unt
             mixed += accepted
     mixed += hostile
     pipeline.produce(mixed)
-    wait_for("the accepted documents", lambda: pipeline.es_count() >= len(docs) + 4, timeout=180)
+    wait_for("the accepted documents", lambda: pipeline.es_count() >= len(docs) + len(accepted),
+             timeout=180)  # fmt: skip
     pipeline.produce([repeat])
     wait_for("both groups to commit everything", pipeline.settled, timeout=180)
 
@@ -105,13 +172,47 @@ def test_hostile_messages_are_dead_lettered_or_accepted_and_valid_traffic_is_unt
     )
     assert indexed == expected_in
     assert Counter(h["reason"] for _, h in letters) == Counter(r for _, _, r in HOSTILE.values())
-    by_key = {k: (v, r) for k, v, r in HOSTILE.values()}
     for value, headers in letters:
-        key = next(k for k, (v, r) in by_key.items() if v == value and r == headers["reason"])
-        assert key  # the original bytes, unchanged, with the reason expected for them
+        assert _original(value, headers) in HOSTILE.values(), headers
     (first,) = pipeline.es_docs(ids=[dup])
     assert first["text"] == "First version"
     (ctl,) = pipeline.es_docs(ids=["ok-ctl"])
     assert ctl["text"] == "Oil falls 3%"
     assert pipeline.es_docs(ids=["424242"])
-    assert pipeline.trends(f"ticker:{ticker}")["total"] == expected_in
+    (cut,) = pipeline.es_docs(ids=["ok-tickers"])
+    assert len(cut["tickers"]) == 20 and cut["tickers"][0] == ticker
+    assert cut["tickers_dropped"] == 4980
+    (claimed,) = pipeline.es_docs(ids=["ok-source"])
+    assert (claimed["source"], claimed["source_name"]) == ("other", "<img src=x onerror=alert(1)>")
+    # Everything valid is counted but the late document.
+    assert pipeline.trends(f"ticker:{ticker}")["total"] == expected_in - 1
+
+
+def _original(value: bytes | None, headers: dict[str, str]) -> tuple[bytes, bytes | None, str]:
+    """The hostile (key, value, reason) a dead letter stands for, from what it carries: the
+    original bytes; a cut copy with the original's size and digest; the scored record."""
+    reason = headers["reason"]
+    for key, original, expected in HOSTILE.values():
+        if expected != reason:
+            continue
+        if "original_key_sha256" in headers and (
+            headers["original_key_sha256"] != hashlib.sha256(key).hexdigest()
+        ):
+            continue
+        if headers.get("truncated") == "true" and original is not None:
+            if (
+                value == original[:LIMIT]
+                and headers["original_bytes"] == str(len(original))
+                and headers["original_sha256"] == hashlib.sha256(original).hexdigest()
+            ):
+                return key, original, expected
+        elif reason == "refused_by_elasticsearch":
+            doc = ScoredDoc.model_validate(orjson.loads(value or b""))
+            if orjson.loads(original or b"")["id"] == doc.id:
+                assert (
+                    "failed to parse field [url]" in headers["__connect.errors.exception.message"]
+                )
+                return key, original, expected
+        elif value == original:
+            return key, original, expected
+    raise AssertionError(f"a dead letter that stands for no hostile message: {headers}")
