@@ -7,7 +7,9 @@ limits"): the producer and the topics the workers write are sized ``HEADROOM_BYT
 input limit (``record_limit``), so the dead letter of any message the workers accept, headers
 included, fits whole. A message larger than the input limit (a topic whose broker allows more)
 is carried truncated to the input limit, with its original size and SHA-256 in the headers; a
-key over ``MAX_KEY_BYTES`` is replaced by its SHA-256 the same way.
+key over ``MAX_KEY_BYTES`` is replaced by its SHA-256 the same way. Should the dead-letter topic
+still refuse a letter (its limit set lower by hand), the letter goes again without its value
+(``without_value``; see streaming.produce).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ REASON = "reason"
 ORIGINAL_BYTES = "original_bytes"
 ORIGINAL_SHA256 = "original_sha256"
 TRUNCATED = "truncated"
+VALUE_DROPPED = "value_dropped"
 ORIGINAL_KEY_SHA256 = "original_key_sha256"
 _CONNECT = "__connect.errors."
 STAGE_DECODE = "VALUE_CONVERTER"
@@ -75,6 +78,18 @@ def dead_letter(
         value=value,
         headers=tuple((k, v.encode("utf-8")) for k, v in headers.items()),
     )
+
+
+def without_value(letter: OutMessage) -> OutMessage:
+    """``letter`` with its value dropped and the value's size and SHA-256 in its headers (for a
+    dead-letter topic set smaller than the letter)."""
+    value = letter.value or b""
+    headers = dict(headers_of(letter))
+    headers.setdefault(ORIGINAL_BYTES, str(len(value)))
+    headers.setdefault(ORIGINAL_SHA256, hashlib.sha256(value).hexdigest())
+    headers[VALUE_DROPPED] = "true"
+    return OutMessage(letter.topic, letter.key, b"",
+                      tuple((k, v.encode("utf-8")) for k, v in headers.items()))  # fmt: skip
 
 
 def headers_of(message: OutMessage) -> dict[str, str]:

@@ -37,8 +37,9 @@ from streaming.exceptions import DecodeError, ScoreError
 from streaming.fingerprint import fingerprint
 from streaming.masking import mask_pii
 from streaming.messages import Envelope, Outcome, OutMessage, Producer
+from streaming.produce import send_all
 from streaming.records import ModelRef, RawDoc, ScoredDoc, Sentiment, Topic
-from streaming.retry import until_done, until_sent
+from streaming.retry import until_done
 
 log = logging.getLogger(__name__)
 
@@ -277,8 +278,8 @@ class ScoreWorker:
         """Produce, remember the scored ids, acknowledge the inputs."""
         if out:
             # Retried, not raised: a crash would consume the batch again and fail again.
-            await until_sent(lambda: self.producer.send_many(out), what="Kafka produce",
-                             max_backoff_s=self.max_backoff_s, first_backoff_s=0.25)  # fmt: skip
+            await send_all(self.producer, out, dlq_topic=self.dlq_topic,
+                           max_backoff_s=self.max_backoff_s)  # fmt: skip
         if scored:
             ids = [d.id for d in scored]
             await self._redis("dedupe mark", lambda: self.deduper.mark(ids))

@@ -21,8 +21,9 @@ from pydantic import ValidationError
 from streaming.dlq import STAGE_DECODE, STAGE_SINK, dead_letter
 from streaming.exceptions import RefusedDocuments
 from streaming.messages import Envelope, Outcome, OutMessage, Producer
+from streaming.produce import send_all
 from streaming.records import ScoredDoc
-from streaming.retry import until_done, until_sent
+from streaming.retry import until_done
 from streaming.window_store import Countable, WindowStore
 
 log = logging.getLogger(__name__)
@@ -135,9 +136,8 @@ class SinkWorker:
         kept = [doc for doc_id, (_, doc) in docs.items() if doc_id not in refused_ids]
         counted = await self._count(kept) if kept else 0
         if dead or refused:
-            letters = dead + refused
-            await until_sent(lambda: self.producer.send_many(letters), what="Kafka produce",
-                             max_backoff_s=self.max_backoff_s, first_backoff_s=0.25)  # fmt: skip
+            await send_all(self.producer, dead + refused, dlq_topic=self.dlq_topic,
+                           max_backoff_s=self.max_backoff_s)  # fmt: skip
         for env in batch:
             env.ack()
         c = self.counters

@@ -9,6 +9,8 @@ Redis windows. Each prints one figure line.
 
 from __future__ import annotations
 
+import hashlib
+import signal
 import threading
 import time
 import uuid
@@ -17,8 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from kafka.admin import ConfigResource, KafkaAdminClient
 
 from models.serving.registry import SHIPPED_DIR
+from streaming.clients import kafka_python_kwargs
 from tests.integration.conftest import undertow
 from tests.integration.pipeline import Pipeline, wait_for
 from tests.integration.test_pipeline import valid_docs
@@ -152,3 +156,32 @@ def test_a_model_hot_swap_mid_stream_stamps_every_document_with_one_version(
         assert versions == {shipped: n // 2, "tiny-swap": n // 2}  # one version per document
     finally:
         pipeline.stop()
+
+
+def test_a_dead_letter_topic_that_refuses_the_letters_does_not_stop_the_worker(
+    pipeline: Pipeline, figure: Callable[[str], None]
+) -> None:
+    # An operator set the dead-letter topic below what undertow sized it for.
+    admin = KafkaAdminClient(**kafka_python_kwargs(pipeline.settings.kafka))
+    try:
+        dlq = pipeline.settings.kafka.topics.dlq
+        admin.alter_configs([ConfigResource("TOPIC", dlq, configs={"max.message.bytes": "2048"})])
+    finally:
+        admin.close()
+    ticker = f"ZD{uuid.uuid4().hex[:6].upper()}"
+    docs = valid_docs(500, ticker)
+    broken = [(f"b{i}".encode(), b'{"id": "b%d", "text": "' % i + b"x" * 5000) for i in range(10)]
+    pipeline.start("score")
+    pipeline.start("sink")
+    pipeline.produce(docs[:250] + broken + docs[250:])
+    wait_for("both groups to commit everything", pipeline.settled, timeout=300)
+    letters = pipeline.dead_letters()
+    indexed = pipeline.es_count()
+    figure(f"dead-letter topic refusing 5 KB letters: in 510, indexed {indexed}, "
+           f"dead-lettered {len(letters)} without their values")  # fmt: skip
+    assert pipeline.procs["score"].poll() is None, pipeline.log("score", 3000)
+    assert indexed == 500 and len(letters) == 10
+    originals = {hashlib.sha256(v).hexdigest() for _, v in broken}
+    for value, headers in letters:
+        assert value == b"" and headers["value_dropped"] == "true"
+        assert headers["reason"] == "invalid_json" and headers["original_sha256"] in originals

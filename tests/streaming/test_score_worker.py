@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import math
 import time
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from functools import partial
 
 import orjson
 import pytest
-from aiokafka.errors import RequestTimedOutError
+from aiokafka.errors import MessageSizeTooLargeError, RequestTimedOutError
 
 from models.serving.scorer import Score, Scorer
 from streaming.decode import DecodeLimits, InputSpec
@@ -328,3 +329,47 @@ def test_cashtags_in_the_text_count_toward_the_ticker_limit(tiny_scorer: Scorer)
     (out,) = scored_of(producer)
     assert out.tickers[0] == "ACME" and len(out.tickers) == 20
     assert out.tickers_dropped == 2981
+
+
+def test_a_dead_letter_too_large_for_its_topic_goes_as_headers_and_digest(
+    tiny_scorer: Scorer,
+) -> None:
+    class SmallDeadLetterTopic(MemoryProducer):
+        """A dead-letter topic set to take 1 KB at most, by hand, below what undertow sized."""
+
+        async def send_many(self, messages: Sequence[OutMessage]) -> None:
+            if any(m.topic == DLQ and len(m.value or b"") > 1024 for m in messages):
+                raise MessageSizeTooLargeError()
+            await super().send_many(messages)
+
+    producer = SmallDeadLetterTopic()
+    broken = b'{"id": "big", "text": "' + b"x" * 5000  # invalid JSON, 5 KB
+    batch = [env(broken, offset=0), env(doc("ok", "great quarter"), offset=1)]
+    acked: list[int] = []
+    _record_acks(batch, acked)
+    asyncio.run(make(tiny_scorer, producer).handle(batch))
+    (letter,) = producer.on(DLQ)
+    headers = headers_of(letter)
+    assert letter.value == b"" and headers["value_dropped"] == "true"
+    assert headers["original_bytes"] == "5023" and headers["reason"] == "invalid_json"
+    assert headers["original_sha256"] == hashlib.sha256(broken).hexdigest()
+    assert [d.id for d in scored_of(producer)] == ["ok"] and sorted(acked) == [0, 1]
+
+
+def test_a_dead_letter_topic_refusing_everything_does_not_stop_the_batch(
+    tiny_scorer: Scorer, caplog: pytest.LogCaptureFixture
+) -> None:
+    class NoDeadLetters(MemoryProducer):
+        async def send_many(self, messages: Sequence[OutMessage]) -> None:
+            if any(m.topic == DLQ for m in messages):
+                raise MessageSizeTooLargeError()
+            await super().send_many(messages)
+
+    producer = NoDeadLetters()
+    batch = [env(b"{broken", offset=7), env(doc("ok", "great quarter"), offset=8)]
+    acked: list[int] = []
+    _record_acks(batch, acked)
+    asyncio.run(make(tiny_scorer, producer).handle(batch))
+    assert [d.id for d in scored_of(producer)] == ["ok"] and sorted(acked) == [7, 8]
+    refused = [r for r in caplog.records if "refuses even a letter" in r.getMessage()]
+    assert refused and "'__connect.errors.offset': '7'" in refused[0].getMessage()
