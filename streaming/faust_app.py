@@ -74,6 +74,9 @@ def make_app(settings: PipelineConfig, role: str) -> faust.App:
         # Room for a dead letter of the largest accepted message (streaming.dlq).
         producer_max_request_size=record_limit(streaming.max_message_bytes),
         processing_guarantee="at_least_once",
+        # A stop does not wait for the batches in hand (a sink that is down would hold it for
+        # as long as it is down): their offsets are not committed, so they are consumed again.
+        stream_wait_empty=False,
         stream_recovery_delay=0.0,
         topic_allow_declare=False,  # `stack up` / the worker's bootstrap create the topics
         topic_disable_leader=True,

@@ -158,6 +158,29 @@ def test_a_model_hot_swap_mid_stream_stamps_every_document_with_one_version(
         pipeline.stop()
 
 
+def test_workers_killed_while_their_batches_are_in_flight(
+    pipeline: Pipeline, figure: Callable[[str], None]
+) -> None:
+    def fault() -> None:
+        _stop("redis")  # both workers now hold a batch they cannot finish
+        wait_for("the score worker to hold a batch", lambda: "retrying in" in pipeline.log("score"))
+        wait_for("the sink worker to hold a batch",
+                 lambda: "Redis windows failed" in pipeline.log("sink"))  # fmt: skip
+        pipeline.kill("sink")  # SIGKILL in the middle of its batch
+        began = time.monotonic()
+        pipeline.kill("score", signal.SIGTERM)  # a stop does not wait for the stuck batch
+        stopped_s.append(time.monotonic() - began)
+        _start()
+        for role in ("score", "sink"):
+            pipeline.start(role)
+
+    stopped_s: list[float] = []
+    _run(pipeline, figure, "sink SIGKILLed, score SIGTERMed, batches in flight", 2000, fault,
+         during_feed=False)  # fmt: skip
+    figure(f"score worker stopped with its batch stuck on Redis in {stopped_s[0]:.1f} s")
+    assert stopped_s[0] < 30
+
+
 def test_a_dead_letter_topic_that_refuses_the_letters_does_not_stop_the_worker(
     pipeline: Pipeline, figure: Callable[[str], None]
 ) -> None:
