@@ -158,6 +158,19 @@ def test_a_model_hot_swap_mid_stream_stamps_every_document_with_one_version(
         pipeline.stop()
 
 
+def test_a_second_score_worker_joins_then_leaves_mid_run(
+    pipeline: Pipeline, figure: Callable[[str], None]
+) -> None:
+    def fault() -> None:
+        pipeline.start("score", "score-b")  # the group rebalances: partitions are shared
+        wait_for("the second score worker to take a batch",
+                 lambda: "score worker: ScoreCounters(received=" in pipeline.log("score-b"),
+                 timeout=120)  # fmt: skip
+        pipeline.kill("score-b", signal.SIGTERM)  # it leaves: another rebalance
+
+    _run(pipeline, figure, "score worker joined, then left", 6000, fault)
+
+
 def test_workers_killed_while_their_batches_are_in_flight(
     pipeline: Pipeline, figure: Callable[[str], None]
 ) -> None:
