@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -55,7 +56,8 @@ MALFORMED: dict[str, bytes | None] = {
     "empty_text": orjson.dumps({"id": "x", "text": "   "}),
     "wrong_type": orjson.dumps({"id": "x", "text": ["not", "a", "string"]}),
     "bad_timestamp": orjson.dumps({"id": "x", "text": "ok", "published_at": "yesterday-ish"}),
-    "oversized": orjson.dumps({"id": "x", "text": "a" * 200_000}),
+    # Over the pipeline's input limit (100 KB) but within what its topics take (64 KiB more).
+    "oversized": orjson.dumps({"id": "x", "text": "a" * 120_000}),
     "empty_message": None,
 }
 
@@ -79,8 +81,14 @@ def test_valid_documents_land_once_malformed_ones_in_the_dlq(pipeline: Pipeline)
         assert ticker in source["tickers"]
     letters = pipeline.dead_letters()
     assert sorted(h["reason"] for _, h in letters) == sorted(MALFORMED)
+    limit = pipeline.settings.streaming.max_message_bytes
     for value, headers in letters:
-        assert value == MALFORMED[headers["reason"]]  # the original bytes, unchanged
+        original = MALFORMED[headers["reason"]]
+        if headers.get("truncated") == "true":  # over the limit: cut, with its size and digest
+            assert original is not None and value == original[:limit]
+            assert headers["original_sha256"] == hashlib.sha256(original).hexdigest()
+        else:
+            assert value == original  # the original bytes, unchanged
         assert headers["__connect.errors.topic"] == pipeline.settings.kafka.topics.news
     assert pipeline.trends("all")["total"] == len(docs)
     assert pipeline.trends(f"ticker:{ticker}")["total"] == len(docs)
