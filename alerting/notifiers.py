@@ -20,13 +20,14 @@ import orjson
 import redis
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
 from alerting.alert_store import AlertStore
 from alerting.lifecycle import Event
 from alerting.records import Alert
 from alerting.settings import WebhookSettings
 from streaming import keys
-from streaming.retry import TransientHTTPStatus, retrying
+from streaming.retry import RetryLater, TransientHTTPStatus, retrying
 
 log = logging.getLogger(__name__)
 DELIVERIES_KEPT = 1000
@@ -46,24 +47,40 @@ def payload(alert: Alert, event: Event) -> bytes:
     return orjson.dumps({"event": event, "alert": alert.model_dump(mode="json")})
 
 
+def _with_retries(name: str, attempts: int, call: Callable[[], object]) -> None:
+    """``call`` under the retry policy, ``attempts`` tries in all (transient failures only)."""
+    retrying(name, attempts=attempts, max_backoff_s=8.0)(call)
+
+
 class KafkaNotifier:
     """Produces events to the alerts topic, keyed by alert id."""
 
     name = "kafka"
 
-    def __init__(self, producer: KafkaProducer, topic: str) -> None:
+    def __init__(
+        self, producer: KafkaProducer, topic: str, attempts: int = 3, timeout_s: float = 30.0
+    ) -> None:
         self.producer = producer
         self.topic = topic
+        self.attempts = attempts
+        self.timeout_s = timeout_s
 
     def notify(self, alert: Alert, event: Event) -> None:
-        """Produce and wait for the acknowledgement."""
-        future = self.producer.send(
-            self.topic,
-            key=alert.id.encode(),
-            value=payload(alert, event),
-            headers=[("event", event.encode())],
-        )
-        future.get(timeout=30)
+        """Produce and wait for the acknowledgement (each try up to ``timeout_s``)."""
+
+        def send() -> None:
+            future = self.producer.send(
+                self.topic,
+                key=alert.id.encode(),
+                value=payload(alert, event),
+                headers=[("event", event.encode())],
+            )
+            try:
+                future.get(timeout=self.timeout_s)
+            except KafkaTimeoutError as exc:
+                raise RetryLater(f"no acknowledgement within {self.timeout_s:g} s") from exc
+
+        _with_retries(self.name, self.attempts, send)
 
 
 class ElasticsearchNotifier:
@@ -71,13 +88,19 @@ class ElasticsearchNotifier:
 
     name = "elasticsearch"
 
-    def __init__(self, client: Elasticsearch, index: str) -> None:
+    def __init__(self, client: Elasticsearch, index: str, attempts: int = 3) -> None:
         self.client = client
         self.index = index
+        self.attempts = attempts
 
     def notify(self, alert: Alert, event: Event) -> None:
-        """Index the alert as it is now."""
-        self.client.index(index=self.index, id=alert.id, document=alert.model_dump(mode="json"))
+        """Index the alert as it is now (transient failures retried)."""
+        document = alert.model_dump(mode="json")
+
+        def index() -> object:
+            return self.client.index(index=self.index, id=alert.id, document=document)
+
+        _with_retries(self.name, self.attempts, index)
 
 
 class LiveFeedNotifier:

@@ -10,10 +10,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 
 import pytest
+from kafka.errors import KafkaTimeoutError
 
-from alerting.notifiers import WebhookNotifier
+from alerting.notifiers import KafkaNotifier, WebhookNotifier
 from alerting.records import Alert, Example, Scope
 from alerting.settings import WebhookSettings
+from streaming.retry import RetryLater
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -103,3 +105,29 @@ def test_slack_shows_text_from_documents_literally(receiver: str) -> None:
     assert "&lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; more" in text
     assert "<!channel>" not in text and "<https://evil" not in text
     assert text.endswith("<http://kibana/app/discover#/x|Open in Kibana>")  # ours stays a link
+
+
+class TimingOutProducer:
+    """A Kafka producer whose first ``timeouts`` sends are never acknowledged."""
+
+    def __init__(self, timeouts: int) -> None:
+        self.timeouts = timeouts
+        self.keys: list[object] = []
+
+    def send(self, topic: str, **record: object) -> TimingOutProducer:
+        self.keys.append(record["key"])
+        return self
+
+    def get(self, timeout: float) -> None:
+        if len(self.keys) <= self.timeouts:
+            raise KafkaTimeoutError()
+
+
+def test_a_kafka_notification_not_acknowledged_in_time_is_tried_again() -> None:
+    producer = TimingOutProducer(timeouts=1)
+    notifier = KafkaNotifier(producer, "alerts", attempts=3, timeout_s=0.1)
+    notifier.notify(alert(), "fired")
+    assert producer.keys == [b"a1", b"a1"]
+    never = KafkaNotifier(TimingOutProducer(timeouts=9), "alerts", attempts=2, timeout_s=0.1)
+    with pytest.raises(RetryLater, match=r"no acknowledgement within 0\.1 s"):
+        never.notify(alert(), "fired")
