@@ -65,7 +65,8 @@ def test_two_evaluators_notify_each_alert_once_and_the_standby_takes_over(
         )
         assert max(fired.values()) == 1, fired  # each alert notified once
         assert {"ticker:ZZZ", "ticker:YYY"} <= set(fired)
-        assert took_s < 2 * pipeline.settings.alerting.tick_s + 1.0  # two ticks, and polling
+        # Two ticks, plus the time it takes to see it in the log on a busy machine.
+        assert took_s < 2 * pipeline.settings.alerting.tick_s + 1.5
     finally:
         for proc in servers.values():
             if proc.poll() is None:
