@@ -47,8 +47,10 @@ class Notification:
     raw: str
 
 
-def _entry(alert: Alert, event: Event) -> str:
-    return orjson.dumps({"event": event, "alert": alert.model_dump(mode="json")}).decode()
+def payload(alert: Alert, event: Event) -> bytes:
+    """An alert event as JSON: the event and the whole alert. The outbox holds these, and every
+    machine-facing notifier sends them."""
+    return orjson.dumps({"event": event, "alert": alert.model_dump(mode="json")})
 
 
 def _notification(raw: str | bytes) -> Notification:
@@ -144,7 +146,7 @@ class RedisAlertStore:
                 pipe.set(alert_key, final.model_dump_json())
                 pipe.zadd(keys.alerts_key(self.prefix), {final.id: final.started_at.timestamp()})
                 if change.event is not None:
-                    pipe.lpush(keys.alerting_outbox_key(self.prefix), _entry(final, change.event))
+                    pipe.lpush(keys.alerting_outbox_key(self.prefix), payload(final, change.event))
             if change.drop is not None:
                 pipe.delete(keys.alert_key(change.drop, self.prefix))
                 pipe.zrem(keys.alerts_key(self.prefix), change.drop)
@@ -233,7 +235,7 @@ class MemoryAlertStore:
             final = _keep_ack(change.alert, self.alerts.get(change.alert.id))
             self.alerts[final.id] = final
             if change.event is not None:
-                self.outbox.appendleft(_entry(final, change.event))
+                self.outbox.appendleft(payload(final, change.event).decode())
         if change.drop is not None:
             self.alerts.pop(change.drop, None)
 

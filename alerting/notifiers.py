@@ -22,7 +22,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
-from alerting.alert_store import AlertStore
+from alerting.alert_store import AlertStore, payload
 from alerting.lifecycle import Event
 from alerting.records import Alert
 from alerting.settings import WebhookSettings
@@ -40,11 +40,6 @@ class Notifier(Protocol):
 
     def notify(self, alert: Alert, event: Event) -> None:
         """Deliver, or raise after giving up."""
-
-
-def payload(alert: Alert, event: Event) -> bytes:
-    """The JSON every machine-facing notifier sends: the event and the whole alert."""
-    return orjson.dumps({"event": event, "alert": alert.model_dump(mode="json")})
 
 
 def _with_retries(name: str, attempts: int, call: Callable[[], object]) -> None:
