@@ -336,17 +336,16 @@ class Evaluator:
                 except redis.RedisError:
                     log.warning("renewing the evaluator lease failed; trying again")
 
-    def run(self, tick_s: float, lease_ttl_s: float | None = None) -> None:
+    def run(self, tick_s: float) -> None:
         """Tick every ``tick_s`` seconds until ``stop``; a failed tick is logged and retried.
 
-        With a lease: tick only while holding it (renewed every third of ``lease_ttl_s``); else
-        stand by and look for it every quarter tick, so a standby takes over within
-        ``lease_ttl_s`` plus a quarter tick of the active one dying.
+        With a lease: tick only while holding it (renewed every third of its time to live);
+        else stand by and look for it every quarter tick, so a standby takes over within the
+        lease's time to live plus a quarter tick of the active one dying.
         """
         if self.lease is not None:
-            ttl = lease_ttl_s or 1.5 * tick_s
-            threading.Thread(target=self._renew, args=(ttl / 3,), name="evaluator-lease",
-                             daemon=True).start()  # fmt: skip
+            threading.Thread(target=self._renew, args=(self.lease.ttl_s / 3,),
+                             name="evaluator-lease", daemon=True).start()  # fmt: skip
         while not self._stop.is_set():
             began = time.monotonic()
             wait = tick_s

@@ -62,6 +62,7 @@ class Lease(Protocol):
     """Whether this process may evaluate now."""
 
     holder: str
+    ttl_s: float  # how long the lease lasts unrenewed
 
     def hold(self) -> Fence | None:
         """Take or renew the lease: the fence to write under, or None while another has it."""
@@ -81,7 +82,7 @@ class RedisLease:
     def __init__(self, client: redis.Redis, prefix: str, ttl_s: float, holder: str) -> None:
         self.client = client
         self.keys = [keys.alerting_lease_key(prefix), keys.alerting_epoch_key(prefix)]
-        self.ttl_ms = max(1, int(ttl_s * 1000))
+        self.ttl_s = ttl_s
         self.holder = holder
         self._hold = client.register_script(_HOLD)
         self._release = client.register_script(_RELEASE)
@@ -89,7 +90,8 @@ class RedisLease:
 
     def hold(self) -> Fence | None:
         """Take or renew the lease; None while another process holds it."""
-        epoch = int(self._hold(keys=self.keys, args=[self.holder, self.ttl_ms]))
+        ttl_ms = max(1, int(self.ttl_s * 1000))
+        epoch = int(self._hold(keys=self.keys, args=[self.holder, ttl_ms]))
         held = epoch or None
         if held != self._held:
             if held is None:

@@ -134,8 +134,8 @@ def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "
     threads = []
     if evaluate:
         threads = [
-            threading.Thread(target=evaluator.run, args=(settings.alerting.tick_s,
-                             lease_ttl_s(settings)), name="evaluator", daemon=True),
+            threading.Thread(target=evaluator.run, args=(settings.alerting.tick_s,),
+                             name="evaluator", daemon=True),
             threading.Thread(target=worker.run, name="notifications", daemon=True),
         ]  # fmt: skip
         for thread in threads:
