@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -72,8 +72,8 @@ class Services:
     prefix: str
     bucket_s: int
     tick_s: float
+    streams: StreamSlots
     retention_s: int = 48 * 3600
-    streams: StreamSlots = field(default_factory=lambda: StreamSlots(4, 64))
 
 
 class StreamSlots:
