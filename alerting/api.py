@@ -554,11 +554,7 @@ def _since(text: str) -> datetime:
 
 
 async def _events(services: Services, who: str) -> AsyncIterator[bytes]:
-    try:
-        pubsub = services.aio_redis.pubsub()
-    except BaseException:
-        services.streams.give_back(who)
-        raise
+    pubsub = services.aio_redis.pubsub()  # no I/O yet: a connection is taken on subscribe
     try:
         await pubsub.subscribe(keys.alert_events_channel(services.prefix))
         yield b": connected\n\n"
@@ -575,5 +571,5 @@ async def _events(services: Services, who: str) -> AsyncIterator[bytes]:
                 last = time.monotonic()
             await asyncio.sleep(0)
     finally:
-        services.streams.give_back(who)
+        services.streams.give_back(who)  # the slot taken when the stream was opened
         await pubsub.aclose()  # type: ignore[no-untyped-call]
