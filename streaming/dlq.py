@@ -72,12 +72,7 @@ def dead_letter(
         digest = hashlib.sha256(key).hexdigest()
         headers[ORIGINAL_KEY_SHA256] = digest
         key = digest.encode("ascii")
-    return OutMessage(
-        topic=dlq_topic,
-        key=key,
-        value=value,
-        headers=tuple((k, v.encode("utf-8")) for k, v in headers.items()),
-    )
+    return OutMessage(dlq_topic, key, value, _encoded(headers))
 
 
 def without_value(letter: OutMessage) -> OutMessage:
@@ -88,8 +83,11 @@ def without_value(letter: OutMessage) -> OutMessage:
     headers.setdefault(ORIGINAL_BYTES, str(len(value)))
     headers.setdefault(ORIGINAL_SHA256, hashlib.sha256(value).hexdigest())
     headers[VALUE_DROPPED] = "true"
-    return OutMessage(letter.topic, letter.key, b"",
-                      tuple((k, v.encode("utf-8")) for k, v in headers.items()))  # fmt: skip
+    return OutMessage(letter.topic, letter.key, b"", _encoded(headers))
+
+
+def _encoded(headers: dict[str, str]) -> tuple[tuple[str, bytes], ...]:
+    return tuple((k, v.encode("utf-8")) for k, v in headers.items())
 
 
 def headers_of(message: OutMessage) -> dict[str, str]:
