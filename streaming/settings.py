@@ -70,8 +70,8 @@ class ElasticsearchSettings(_Section):
     ca_certs: Path | None = None
     verify_certs: bool = True
     request_timeout_s: float = Field(default=30.0, gt=0)
-    # Daily indices are deleted this many days after their date (an index lifecycle policy);
-    # a document dated before that is dead-lettered (expired_timestamp), never indexed.
+    # Daily indices are deleted this many days after their date (by the sink worker, hourly:
+    # streaming.retention); a document dated before that is dead-lettered (expired_timestamp).
     retention_days: int = Field(default=30, ge=1, le=3650)
     # Replicas of every index undertow creates (0 on one node; 1 or more on a cluster).
     replicas: int = Field(default=0, ge=0, le=16)
