@@ -3,13 +3,18 @@
 Counting is idempotent: a document's scopes are remembered in a seen-set (with the retention as
 TTL) and the increments happen in the same atomic step, so a replayed or redelivered document
 changes nothing.
+
+The evaluator reads every scope's windows each tick with ``windows``: in the Redis store, one
+pipelined round trip per few thousand buckets, and only the buckets that changed since the last
+tick (``streaming.window_sums``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,7 +22,11 @@ import redis
 
 from streaming import keys
 from streaming.records import ScoredDoc
-from streaming.windows import UNIQUE_PREFIX, Window, bucket_start, bucket_starts, window_of
+from streaming.window_sums import Plan, WindowSums
+from streaming.windows import UNIQUE_PREFIX, Span, Window, bucket_start, bucket_starts, window_of
+
+# Buckets read per pipelined round trip by ``windows``.
+READ_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,18 @@ class WindowStore(Protocol):
     def scopes(self, kind: str) -> list[str]:
         """Scope values of a kind seen within the retention."""
 
+    def active(self, kind: str, since_s: float) -> list[str]:
+        """Scope values of a kind with a document dated at or after ``since_s``."""
+
+    def windows(self, spans: Sequence[Span]) -> list[Window]:
+        """The windows of many scopes at once, in the order of ``spans``; a window may come as
+        one bucket holding its sums."""
+
+
+def each_window(store: WindowStore, spans: Iterable[Span]) -> list[Window]:
+    """``windows`` as one ``window`` call per span (stores where a read is cheap)."""
+    return [store.window(*span) for span in spans]
+
 
 # KEYS: seen set, fingerprint key, then one bucket hash per scope.
 # ARGV: doc id, ttl, label, score, then the scope names in bucket order.
@@ -88,7 +109,8 @@ class RedisWindowStore:
 
     def __init__(
         self, client: redis.Redis, bucket_s: int = 60, retention_s: int = 48 * 3600,
-        *, prefix: str, max_scopes: int | None = None,
+        *, prefix: str, max_scopes: int | None = None, settle_s: float = 60.0,
+        refresh_s: float = 600.0, clock: Callable[[], float] = time.time,
     ) -> None:  # fmt: skip
         self.client = client
         self.bucket_s = bucket_s
@@ -96,6 +118,12 @@ class RedisWindowStore:
         self.prefix = prefix
         # Scope values kept per kind, most recently seen first (None: all in the retention).
         self.max_scopes = max_scopes
+        # ``windows``: a bucket that ended settle_s ago is kept in running sums, each read whole
+        # again after refresh_s to 2 x refresh_s (streaming.window_sums).
+        self.clock = clock
+        self._sums = WindowSums(bucket_s, settle_s=settle_s, refresh_s=refresh_s)
+        # Per kind, the latest ``active`` listing: its since and each value's newest document.
+        self._listed: dict[str, tuple[float, dict[str, float]]] = {}
         self._count = client.register_script(_COUNT)
 
     def counts(self, doc: Countable, now_s: float) -> bool:
@@ -141,10 +169,57 @@ class RedisWindowStore:
 
     def scopes(self, kind: str) -> list[str]:
         """Values of ``kind`` seen within the retention, most recent first."""
+        return self.active(kind, time.time() - self.retention_s)
+
+    def active(self, kind: str, since_s: float) -> list[str]:
+        """Values of ``kind`` with a document dated at or after ``since_s``, most recent first
+        (those older than the retention are forgotten here)."""
         key = keys.scopes_key(kind, self.prefix)
-        floor = time.time() - self.retention_s
-        self.client.zremrangebyscore(key, "-inf", floor)
-        return [str(v) for v in self.client.zrevrange(key, 0, -1)]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zremrangebyscore(key, "-inf", time.time() - self.retention_s)
+        pipe.zrevrangebyscore(key, "+inf", since_s, withscores=True)
+        found = {str(v): float(t) for v, t in pipe.execute()[1]}
+        self._listed[kind] = (since_s, found)
+        return list(found)
+
+    def windows(self, spans: Sequence[Span]) -> list[Window]:
+        """Every span's window from one pass of pipelined reads (``streaming.window_sums``);
+        each window comes as one bucket holding its sums."""
+        now = self.clock()
+        plans: dict[tuple[str, int, int], Plan] = {}
+        of_span: dict[Span, Plan] = {}
+        for span in spans:
+            if span in of_span:
+                continue
+            plan = self._sums.plan(span, now, self._newest)
+            of_span[span] = plans.setdefault(plan.key, plan)
+        wanted = [(p.span.scope, start) for p in plans.values() for start in p.reads()]
+        read = self._read(wanted)
+        found = {key: self._sums.window(plan, read, now) for key, plan in plans.items()}
+        self._sums.sweep(now)
+        return [found[of_span[span].key] for span in spans]
+
+    def _newest(self, scope: str) -> float:
+        """The newest event time a document of ``scope`` can have, from the latest ``active``
+        listing of its kind: a listed value's own, an unlisted one's before that listing's
+        ``since``; unknown (``all``, a kind not listed yet): no bound."""
+        kind, _, value = scope.partition(":")
+        listing = self._listed.get(kind)
+        if not value or listing is None:
+            return math.inf
+        since, newest = listing
+        return newest.get(value, since - 1e-6)
+
+    def _read(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Mapping[str, str]]:
+        """Bucket hashes, READ_CHUNK per round trip."""
+        out: dict[tuple[str, int], Mapping[str, str]] = {}
+        for i in range(0, len(wanted), READ_CHUNK):
+            chunk = wanted[i : i + READ_CHUNK]
+            pipe = self.client.pipeline(transaction=False)
+            for scope, start in chunk:
+                pipe.hgetall(keys.bucket_key(scope, start, self.prefix))
+            out.update(zip(chunk, pipe.execute(), strict=True))
+        return out
 
 
 class MemoryWindowStore:
@@ -206,5 +281,13 @@ class MemoryWindowStore:
 
     def scopes(self, kind: str) -> list[str]:
         """Values of ``kind`` seen, most recent first."""
-        found = [(t, v) for (k, v), t in self.last_seen.items() if k == kind]
+        return self.active(kind, float("-inf"))
+
+    def active(self, kind: str, since_s: float) -> list[str]:
+        """Values of ``kind`` with a document dated at or after ``since_s``, most recent first."""
+        found = [(t, v) for (k, v), t in self.last_seen.items() if k == kind and t >= since_s]
         return [v for _, v in sorted(found, reverse=True)]
+
+    def windows(self, spans: Sequence[Span]) -> list[Window]:
+        """One ``window`` per span: memory is cheap to read."""
+        return each_window(self, spans)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 LABELS = ("negative", "neutral", "positive")
 UNIQUE_PREFIX = "u_"
@@ -68,6 +69,15 @@ class Stats:
             self.score_sum + other.score_sum,
         )
 
+    def __sub__(self, other: Stats) -> Stats:
+        return Stats(
+            self.total - other.total,
+            self.negative - other.negative,
+            self.neutral - other.neutral,
+            self.positive - other.positive,
+            self.score_sum - other.score_sum,
+        )
+
     def as_dict(self) -> dict[str, float]:
         """JSON-ready, with the derived figures."""
         return {
@@ -91,6 +101,14 @@ def stats_of(bucket: Mapping[str, str | float], unique: bool = False) -> Stats:
         int(get("total")), int(get("negative")), int(get("neutral")), int(get("positive")),
         get("score_sum"),
     )  # fmt: skip
+
+
+class Span(NamedTuple):
+    """Which window to read: ``scope``'s buckets over ``window_s`` ending at ``end_s``."""
+
+    scope: str
+    end_s: float
+    window_s: int
 
 
 @dataclass(frozen=True)
