@@ -26,8 +26,8 @@ from alerting.notifiers import MemoryDispatcher
 from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from alerting.threshold_store import MemoryThresholdStore
 from alerting.thresholds import KINDS, ThresholdError, ThresholdSet, apply_change
-from streaming.window_store import Countable
-from streaming.windows import LABELS, Stats, Window, bucket_count, bucket_start
+from streaming.window_store import Countable, each_window
+from streaming.windows import LABELS, Span, Stats, Window, bucket_count, bucket_start
 
 PAGE = 5000
 MAX_SINCE = timedelta(days=31)
@@ -195,7 +195,8 @@ class HistoryWindows:
         self.retention_s = retention_s
         # Plain lists: a window is two row lookups and ten subtractions, no array overhead.
         self._sums = {scope: history.prefix_sums(scope).tolist() for scope in history.counts}
-        self._listed: dict[str, int] = {}
+        # (kind, since as buckets before now) → the bucket, the tick and what it listed.
+        self._listed: dict[tuple[str, int], tuple[int, float, list[str]]] = {}
         # Per kind: each value with the first and last bucket it has documents in.
         self._spans: dict[str, list[tuple[str, int, int]]] = {}
         for scope, buckets in history.counts.items():
@@ -226,15 +227,33 @@ class HistoryWindows:
         return Window(first, [_stats(hi, lo, 0)], [_stats(hi, lo, len(COLUMNS))])
 
     def scopes(self, kind: str) -> list[str]:
-        """Values of ``kind`` with documents within the retention before now, once a bucket."""
+        """Values of ``kind`` with documents within the retention before now."""
         now = self.clock()
-        index = self._index(now)
-        if self._listed.get(kind) == index:
-            return []
-        self._listed[kind] = index
-        oldest = self._index(now - self.retention_s)
+        index, oldest = self._index(now), self._index(now - self.retention_s)
         spans = self._spans.get(kind, [])
         return [value for value, first, last in spans if first <= index and last >= oldest]
+
+    def active(self, kind: str, since_s: float) -> list[str]:
+        """Values of ``kind`` with documents from ``since_s`` to now: listed at the first tick
+        in a bucket (every call of that tick gets the list), and none at the others."""
+        now = self.clock()
+        index = self._index(now)
+        memo = (kind, self._index(since_s) - index)
+        listed = self._listed.get(memo)
+        if listed is not None and listed[0] == index:
+            return listed[2] if listed[1] == now else []
+        lo, hi = max(self._index(since_s), 0), min(index + 1, self.history.buckets)
+        found = []
+        for value, first, last in self._spans.get(kind, []):
+            sums = self._sums[f"{kind}:{value}"]
+            if first <= index and last >= lo and sums[hi][0] > sums[lo][0]:
+                found.append(value)
+        self._listed[memo] = (index, now, found)
+        return found
+
+    def windows(self, spans: Sequence[Span]) -> list[Window]:
+        """One ``window`` per span: two row lookups each."""
+        return each_window(self, spans)
 
 
 class SimulatedClock:

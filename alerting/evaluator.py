@@ -36,7 +36,7 @@ from alerting.threshold_store import ThresholdStore
 from alerting.thresholds import ThresholdSet
 from streaming import keys
 from streaming.window_store import WindowStore
-from streaming.windows import Window, bucket_start
+from streaming.windows import Span, Window, bucket_start
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ class Observation:
 @dataclass(frozen=True)
 class TickReport:
     """What one tick did, for the metrics: how long it took, the scopes it evaluated by kind
-    (bounded by ``streaming.max_scopes`` per kind), the evaluations that failed."""
+    (those with documents in their window or an alert state; bounded by
+    ``streaming.max_scopes`` per kind), the evaluations that failed."""
 
     seconds: float
     scopes: dict[str, int]
@@ -98,7 +99,9 @@ class _Tick:
     # The key each state was read under, where it is not today's (stored before rules were
     # plugins): the commit replaces it.
     legacy: dict[tuple[str, str], str] = field(default_factory=dict)
-    market: dict[tuple[float, int], Window] = field(default_factory=dict)
+    # The windows read this tick (in bulk, before the rules run), and each scope's thresholds.
+    windows: dict[Span, Window] = field(default_factory=dict)
+    limits: dict[tuple[str, str], RuleThresholds] = field(default_factory=dict)
     events: list[tuple[Alert, Event]] = field(default_factory=list)
 
 
@@ -151,37 +154,67 @@ class Evaluator:
         """``all``, then every topic, ticker and source seen lately."""
         return ["all"] + [f"{k}:{v}" for k in keys.SCOPE_KINDS[1:] for v in self.windows.scopes(k)]
 
-    def verdict(
-        self,
-        rule: Rule[Any],
-        scope: str,
-        t: RuleThresholds,
-        now: float,
-        market: dict[tuple[float, int], Window],
-        *,
-        current: Window | None = None,
-    ) -> tuple[Verdict, Window, Window]:
-        """The rule's verdict for one scope, with its current and baseline windows.
+    def _candidates(self, rule: Rule[Any], now: _Tick) -> list[str]:
+        """The scopes ``rule`` looks at this tick: ``all``, those with documents in the rule's
+        window for their kind, those it holds a state for, and those with thresholds of their
+        own. Any other scope has an empty window and nothing to resolve: it is skipped."""
+        mine = now.tset.of(rule.name)
+        found = ["all"]
+        for kind in keys.SCOPE_KINDS[1:]:
+            since = now.at - mine.defaults[kind].window_s
+            found += [f"{kind}:{value}" for value in self.windows.active(kind, since)]
+        found += [scope for (name, scope) in now.states if name == rule.name]
+        found += list(mine.overrides)
+        return list(dict.fromkeys(found))
 
-        ``market`` caches the market-wide baselines of this tick: every scope whose thresholds
-        give the same baseline window shares one read of it. ``current``: the current window,
-        if already read.
-        """
-        end, base_end = windows_of(now, t, self.bucket_s)
-        if current is None:
-            current = self.windows.window(scope, end, t.window_s)
-        baseline = self.windows.window(scope, base_end, t.baseline_s)
-        if scope == "all":
-            return rule.evaluate(current, baseline, t, None), current, baseline
-        key = (base_end, t.baseline_s)
-        if key not in market:
-            market[key] = self.windows.window("all", base_end, t.baseline_s)
-        return rule.evaluate(current, baseline, t, market[key]), current, baseline
+    def _limits(self, rule: Rule[Any], scope: str, now: _Tick) -> RuleThresholds:
+        key = (rule.name, scope)
+        found = now.limits.get(key)
+        if found is None:
+            found = now.limits[key] = now.tset.for_scope(rule.name, scope)
+        return found
+
+    def _prefetch(self, rule: Rule[Any], scopes: list[str], now: _Tick) -> None:
+        """Read the windows the rule needs on ``scopes`` in two bulk reads: every current
+        window, then the baselines of the scopes with enough documents or a state."""
+        current = [Span(s, now.at, self._limits(rule, s, now).window_s) for s in scopes]
+        self._read(current, now)
+        baselines: list[Span] = []
+        for scope, span in zip(scopes, current, strict=True):
+            t = self._limits(rule, scope, now)
+            held = now.states.get((rule.name, scope), ScopeState()).phase != "idle"
+            if held or now.windows[span].stats.total >= t.min_docs:
+                _, base_end = windows_of(now.at, t, self.bucket_s)
+                baselines += [Span(scope, base_end, t.baseline_s),
+                              Span("all", base_end, t.baseline_s)]  # fmt: skip
+        self._read(baselines, now)
+
+    def _read(self, spans: list[Span], now: _Tick) -> None:
+        wanted = [span for span in dict.fromkeys(spans) if span not in now.windows]
+        now.windows.update(zip(wanted, self.windows.windows(wanted), strict=True))
+
+    def _window(self, now: _Tick, scope: str, end_s: float, window_s: int) -> Window:
+        """A window read this tick, or read now."""
+        span = Span(scope, end_s, window_s)
+        if span not in now.windows:
+            self._read([span], now)
+        return now.windows[span]
+
+    def _verdict(
+        self, rule: Rule[Any], scope: str, t: RuleThresholds, now: _Tick, current: Window
+    ) -> tuple[Verdict, Window]:
+        """The rule's verdict for one scope, with its baseline window; a scope other than
+        ``all`` gets the market-wide baseline too (for when its own is too small)."""
+        _, base_end = windows_of(now.at, t, self.bucket_s)
+        baseline = self._window(now, scope, base_end, t.baseline_s)
+        market = None if scope == "all" else self._window(now, "all", base_end, t.baseline_s)
+        return rule.evaluate(current, baseline, t, market), baseline
 
     def tick(self, fence: Fence | None = None) -> list[tuple[Alert, Event]]:
-        """Evaluate every rule on every scope once, committing each under ``fence``; return the
-        events queued for notification (delivered before returning if ``inline_delivery``).
-        Raises Fenced, having committed nothing more, once another evaluator holds the lease."""
+        """Evaluate every rule on every live scope once, committing each under ``fence``;
+        return the events queued for notification (delivered before returning if
+        ``inline_delivery``). Raises Fenced, having committed nothing more, once another
+        evaluator holds the lease."""
         began, failures = time.monotonic(), self.scope_failures
         now = _Tick(self.clock(), self.thresholds.current(), {}, fence)
         for stored_key, state in self.alerts.states().items():
@@ -189,13 +222,22 @@ class Evaluator:
             now.states[rule_scope] = state
             if stored_key != state_key(*rule_scope):
                 now.legacy[rule_scope] = stored_key
-        seen = self.scopes()
+        evaluated: set[str] = set()
         for rule in list(REGISTRY.values()):
-            held = [scope for (name, scope) in now.states if name == rule.name]
-            for scope in dict.fromkeys([*seen, *held]):
+            try:
+                scopes = self._candidates(rule, now)
+                self._prefetch(rule, scopes, now)
+            except (redis.RedisError, ConnectionError, TimeoutError):
+                raise
+            except Exception:
+                self.scope_failures += 1
+                log.exception("listing the scopes of rule %s failed; other rules go on", rule.name)
+                continue
+            evaluated.update(scopes)
+            for scope in scopes:
                 self._isolated(rule, scope, now)
         self.ticks += 1
-        kinds = Counter(scope.partition(":")[0] for scope in seen)
+        kinds = Counter(scope.partition(":")[0] for scope in evaluated)
         self.on_tick(TickReport(time.monotonic() - began, dict(kinds),
                                 self.scope_failures - failures))  # fmt: skip
         if self.inline_delivery:
@@ -233,11 +275,11 @@ class Evaluator:
 
     def _step(self, rule: Rule[Any], scope: str, now: _Tick) -> None:
         """One rule on one scope: verdict, lifecycle, the alert; committed with its event."""
-        t = now.tset.for_scope(rule.name, scope)
+        t = self._limits(rule, scope, now)
         key = state_key(rule.name, scope)
         old = now.states.get((rule.name, scope), ScopeState())
         replaces = now.legacy.get((rule.name, scope))
-        current = self.windows.window(scope, now.at, t.window_s)
+        current = self._window(now, scope, now.at, t.window_s)
         if old.phase == "idle" and current.stats.total < t.min_docs:
             # The shared minimum volume: no rule fires on a tiny window. A cool-down that has
             # run out is forgotten here too, as a full evaluation would.
@@ -245,9 +287,7 @@ class Evaluator:
                 calm = ScopeChange(key, ScopeState(), replaces=replaces)
                 self._commit(now, rule.name, scope, calm)
             return
-        verdict, current, baseline = self.verdict(
-            rule, scope, t, now.at, now.market, current=current
-        )
+        verdict, baseline = self._verdict(rule, scope, t, now, current)
         new_id = old.alert_id or (uuid.uuid4().hex[:16] if verdict.spiking else "")
         new, event = step(old, verdict, now.at, t, new_id=new_id)
         keep = new.phase != "idle" or new.cooldown_until_s > now.at
