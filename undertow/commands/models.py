@@ -366,17 +366,29 @@ def bench(
     ] = 500,
     model: ModelOpt = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    evaluator: Annotated[
+        bool, typer.Option("--evaluator", help="Time the alert evaluator's tick instead.")
+    ] = False,
+    scopes: Annotated[
+        int, typer.Option(min=30, max=200_000, help="Live scopes of the --evaluator bench.")
+    ] = 10_000,
+    ticks: Annotated[
+        int, typer.Option(min=2, max=1000, help="Ticks of the --evaluator bench.")
+    ] = 30,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Measure speed: the Scorer alone (--model-only), or in one run the Scorer alone, the
-    whole pipeline (throughput and latency at half load), and the naive peer.
+    """Measure speed: the Scorer alone (--model-only), the alert evaluator's tick over N live
+    scopes (--evaluator), or in one run the Scorer alone, the whole pipeline (throughput and
+    latency at half load), and the naive peer.
 
-    The pipeline bench starts the local stack if it is not running, runs its own workers on
-    bench-only topics, groups, Redis keys and indices, and removes them afterwards.
+    The pipeline and evaluator benches start the local stack if it is not running, work on
+    bench-only topics, groups, Redis keys and indices, and remove them afterwards.
     """
     if device not in (None, "auto", "cpu", "cuda"):
         raise typer.BadParameter("must be auto, cpu or cuda", param_hint="--device")
-    if model_only:
+    if evaluator:
+        result = _evaluator_bench(ctx, scopes, ticks)
+    elif model_only:
         err.print(f"scoring {docs} documents with the production batching policy ...")
         alone = run_model_only(_scorer(ctx, model, device), load_corpus(), docs)
         alone.code_version = code_version()
@@ -406,6 +418,28 @@ def bench(
         err.print(_bench_table(result))
     if as_json:
         echo_json(result)
+
+
+def _evaluator_bench(ctx: typer.Context, scopes: int, ticks: int) -> dict[str, Any]:
+    from deploy.stack.manager import Stack  # noqa: PLC0415 (only the stack benches need it)
+    from undertow.bench_evaluator import run_evaluator_bench  # noqa: PLC0415
+
+    settings = app_context(ctx).settings()
+
+    def progress(msg: str) -> None:
+        err.print(f"[dim]bench[/] {msg}", highlight=False)
+
+    with Stack(settings.stack, progress=lambda msg: progress(f"stack: {msg}")).running():
+        result = run_evaluator_bench(
+            settings, scopes=scopes, ticks=ticks, tick_s=settings.alerting.tick_s,
+            progress=progress,
+        )  # fmt: skip
+    result["code_version"] = code_version()
+    err.print(
+        f"{scopes} scopes: first tick {result['first_tick_s']} s, then p50 "
+        f"{result['tick_s_p50']} s, max {result['tick_s_max']} s; fired {len(result['fired'])}"
+    )
+    return result
 
 
 def _naive_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
