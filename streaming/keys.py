@@ -26,6 +26,12 @@ def fingerprint_key(fingerprint: str, prefix: str) -> str:
     return f"{prefix}:fp:{fingerprint}"
 
 
+def late_key(prefix: str) -> str:
+    """A sorted set of ``<bucket start>:<scope>`` counted into after the bucket settled, scored
+    by when (the evaluator's running sums re-read them)."""
+    return f"{prefix}:late"
+
+
 def scopes_key(kind: str, prefix: str) -> str:
     """A sorted set of the scope values of one kind, scored by when they were last seen."""
     return f"{prefix}:scopes:{kind}"

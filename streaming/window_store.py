@@ -23,10 +23,23 @@ import redis
 from streaming import keys
 from streaming.records import ScoredDoc
 from streaming.window_sums import Plan, WindowSums
-from streaming.windows import UNIQUE_PREFIX, Span, Window, bucket_start, bucket_starts, window_of
+from streaming.windows import (
+    UNIQUE_PREFIX,
+    Span,
+    Window,
+    bucket_start,
+    bucket_starts,
+    newest_settled,
+    window_of,
+)
 
 # Buckets read per pipelined round trip by ``windows``.
 READ_CHUNK = 5000
+# How long the late set remembers a late count (the evaluator reads it every tick).
+LATE_KEEP_S = 3600
+# The late set is read again this far back (clocks of the sink and evaluator hosts differ a
+# little; a late count read twice changes nothing).
+LATE_OVERLAP_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -65,8 +78,9 @@ class WindowStore(Protocol):
     def scopes(self, kind: str) -> list[str]:
         """Scope values of a kind seen within the retention."""
 
-    def active(self, kind: str, since_s: float) -> list[str]:
-        """Scope values of a kind with a document dated at or after ``since_s``."""
+    def active(self, kind: str, since_s: float) -> dict[str, float]:
+        """Scope values of a kind with a document dated at or after ``since_s``, each with the
+        event time of its newest document (or a bound above it), most recent first."""
 
     def windows(self, spans: Sequence[Span]) -> list[Window]:
         """The windows of many scopes at once, in the order of ``spans``; a window may come as
@@ -78,14 +92,18 @@ def each_window(store: WindowStore, spans: Iterable[Span]) -> list[Window]:
     return [store.window(*span) for span in spans]
 
 
-# KEYS: seen set, fingerprint key, then one bucket hash per scope.
-# ARGV: doc id, ttl, label, score, then the scope names in bucket order.
+# KEYS: seen set, fingerprint key, late set, then one bucket hash per scope.
+# ARGV: doc id, ttl, label, score, when (if the bucket has settled, else ''), the bucket start,
+# then the scope names in bucket order.
 _COUNT = """
 local first = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
 local unique = first and true or (redis.call('GET', KEYS[2]) == ARGV[1])
 local counted = 0
-for i = 3, #KEYS do
-  if redis.call('SADD', KEYS[1], ARGV[i + 2]) == 1 then
+for i = 4, #KEYS do
+  if redis.call('SADD', KEYS[1], ARGV[i + 3]) == 1 then
+    if ARGV[5] ~= '' then
+      redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6] .. ':' .. ARGV[i + 3])
+    end
     local b = KEYS[i]
     redis.call('HINCRBY', b, 'total', 1)
     redis.call('HINCRBY', b, ARGV[3], 1)
@@ -118,9 +136,11 @@ class RedisWindowStore:
         self.prefix = prefix
         # Scope values kept per kind, most recently seen first (None: all in the retention).
         self.max_scopes = max_scopes
-        # ``windows``: a bucket that ended settle_s ago is kept in running sums, each read whole
-        # again after refresh_s to 2 x refresh_s (streaming.window_sums).
+        # ``windows``: a bucket that ended settle_s ago is kept in running sums, and a document
+        # counted into it later is noted in the late set (streaming.window_sums).
+        self.settle_s = settle_s
         self.clock = clock
+        self._late_from: float | None = None
         self._sums = WindowSums(bucket_s, settle_s=settle_s, refresh_s=refresh_s)
         # Per kind, the latest ``active`` listing: its since and each value's newest document.
         self._listed: dict[str, tuple[float, dict[str, float]]] = {}
@@ -135,15 +155,20 @@ class RedisWindowStore:
         now = time.time()
         pipe = self.client.pipeline(transaction=False)
         counted = [doc for doc in docs if self.counts(doc, now)]
+        settled = newest_settled(now, self.bucket_s, self.settle_s)
+        late = keys.late_key(self.prefix)
         for doc in counted:
             start = bucket_start(doc.event_s, self.bucket_s)
             buckets = [keys.bucket_key(s, start, self.prefix) for s in doc.scopes]
             self._count(
                 keys=[keys.seen_key(doc.id, self.prefix),
-                      keys.fingerprint_key(doc.fingerprint, self.prefix), *buckets],
-                args=[doc.id, self.retention_s, doc.label, doc.score, *doc.scopes],
+                      keys.fingerprint_key(doc.fingerprint, self.prefix), late, *buckets],
+                args=[doc.id, self.retention_s, doc.label, doc.score,
+                      repr(now) if start <= settled else "", start, *doc.scopes],
                 client=pipe,
             )  # fmt: skip
+        if any(bucket_start(doc.event_s, self.bucket_s) <= settled for doc in counted):
+            pipe.zremrangebyscore(late, "-inf", now - LATE_KEEP_S)
         kinds: set[str] = set()
         for doc in counted:
             for scope in doc.scopes:
@@ -156,7 +181,7 @@ class RedisWindowStore:
                 key = keys.scopes_key(kind, self.prefix)
                 pipe.zremrangebyrank(key, 0, -(self.max_scopes + 1))
         results = pipe.execute() if counted else []
-        # The first len(counted) results are the scripts'; the rest are the scope index's.
+        # The first len(counted) results are the scripts'; the rest are the indices'.
         return int(sum(results[: len(counted)]))
 
     def window(self, scope: str, end_s: float, window_s: int) -> Window:
@@ -169,23 +194,24 @@ class RedisWindowStore:
 
     def scopes(self, kind: str) -> list[str]:
         """Values of ``kind`` seen within the retention, most recent first."""
-        return self.active(kind, time.time() - self.retention_s)
+        return list(self.active(kind, time.time() - self.retention_s))
 
-    def active(self, kind: str, since_s: float) -> list[str]:
-        """Values of ``kind`` with a document dated at or after ``since_s``, most recent first
-        (those older than the retention are forgotten here)."""
+    def active(self, kind: str, since_s: float) -> dict[str, float]:
+        """Values of ``kind`` with a document dated at or after ``since_s`` and the event time
+        of their newest, most recent first (those older than the retention are forgotten)."""
         key = keys.scopes_key(kind, self.prefix)
         pipe = self.client.pipeline(transaction=False)
         pipe.zremrangebyscore(key, "-inf", time.time() - self.retention_s)
         pipe.zrevrangebyscore(key, "+inf", since_s, withscores=True)
         found = {str(v): float(t) for v, t in pipe.execute()[1]}
         self._listed[kind] = (since_s, found)
-        return list(found)
+        return found
 
     def windows(self, spans: Sequence[Span]) -> list[Window]:
         """Every span's window from one pass of pipelined reads (``streaming.window_sums``);
         each window comes as one bucket holding its sums."""
         now = self.clock()
+        late = self._sums.late(self._late_counts())  # before the plans replace any sums
         plans: dict[tuple[str, int, int], Plan] = {}
         of_span: dict[Span, Plan] = {}
         for span in spans:
@@ -194,10 +220,25 @@ class RedisWindowStore:
             plan = self._sums.plan(span, now, self._newest)
             of_span[span] = plans.setdefault(plan.key, plan)
         wanted = [(p.span.scope, start) for p in plans.values() for start in p.reads()]
-        read = self._read(wanted)
+        read = self._read(list(dict.fromkeys([*wanted, *late])))
+        self._sums.correct(late, read)
         found = {key: self._sums.window(plan, read, now) for key, plan in plans.items()}
         self._sums.sweep(now)
         return [found[of_span[span].key] for span in spans]
+
+    def _late_counts(self) -> list[tuple[str, int]]:
+        """(scope, bucket start) counted into after the bucket settled, since the last call."""
+        # Wall time, as the sink scores the late set (self.clock may be a simulated one).
+        since, self._late_from = self._late_from, time.time()
+        if since is None:  # the first call reads every sum whole
+            return []
+        found = self.client.zrangebyscore(keys.late_key(self.prefix), since - LATE_OVERLAP_S,
+                                          "+inf")  # fmt: skip
+        out = []
+        for member in found:
+            start, _, scope = str(member).partition(":")
+            out.append((scope, int(start)))
+        return out
 
     def _newest(self, scope: str) -> float:
         """The newest event time a document of ``scope`` can have, from the latest ``active``
@@ -281,12 +322,13 @@ class MemoryWindowStore:
 
     def scopes(self, kind: str) -> list[str]:
         """Values of ``kind`` seen, most recent first."""
-        return self.active(kind, float("-inf"))
+        return list(self.active(kind, float("-inf")))
 
-    def active(self, kind: str, since_s: float) -> list[str]:
-        """Values of ``kind`` with a document dated at or after ``since_s``, most recent first."""
+    def active(self, kind: str, since_s: float) -> dict[str, float]:
+        """Values of ``kind`` with a document dated at or after ``since_s`` and the event time
+        of their newest, most recent first."""
         found = [(t, v) for (k, v), t in self.last_seen.items() if k == kind and t >= since_s]
-        return [v for _, v in sorted(found, reverse=True)]
+        return {v: t for t, v in sorted(found, reverse=True)}
 
     def windows(self, spans: Sequence[Span]) -> list[Window]:
         """One ``window`` per span: memory is cheap to read."""

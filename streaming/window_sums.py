@@ -7,9 +7,10 @@ running sum with the buckets that make it up: when the window moves on, the buck
 are read and those it lost are subtracted as they were added. The open buckets are read at each
 call. Buckets known to be empty (a scope's newest document is older than them) are not read.
 
-A document counted more than ``settle_s`` after its bucket ended reaches a running sum when the
-sum is read whole again: after ``refresh_s`` to twice that (spread per scope, so the re-reads
-do not all fall on one tick).
+A document counted after its bucket settled (a sink catching up, a replay, a late feed) is noted
+by the window store in a late set; the next call reads those buckets again and corrects the
+sums holding them by the difference. As a safety net, each sum is also read whole again after
+``refresh_s`` to twice that (spread per scope, so the re-reads do not all fall on one tick).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from streaming.windows import Span, Stats, Window, bucket_start, bucket_starts, stats_of
+from streaming.windows import (
+    Span,
+    Stats,
+    Window,
+    bucket_start,
+    bucket_starts,
+    newest_settled,
+    stats_of,
+)
 
 # A settled part that moved on by at most this many buckets is rolled, else read whole.
 MAX_ROLL = 5
@@ -46,6 +55,7 @@ class _Settled:
     parts: dict[int, Bucket]  # the non-empty buckets, as they were added
     born: float
     used: float
+    filling: bool = False  # planned to be read whole in the call under way
 
 
 @dataclass
@@ -73,6 +83,8 @@ class WindowSums:
         self.settle_s = settle_s
         self.refresh_s = refresh_s
         self._sums: dict[tuple[str, int, int], _Settled] = {}
+        # (window length, buckets before now) of the sums kept: where a late count may land.
+        self._shapes: set[tuple[int, int]] = set()
         self._swept = 0.0
 
     def __len__(self) -> int:
@@ -84,7 +96,7 @@ class WindowSums:
         b = self.bucket_s
         starts = bucket_starts(span.end_s, span.window_s, b)
         first, last = starts[0], starts[-1]
-        done = min(last, bucket_start(now - self.settle_s, b) - b)  # the newest settled bucket
+        done = min(last, newest_settled(now, b, self.settle_s))
         key = (span.scope, span.window_s, (bucket_start(now, b) - last) // b)
         bound = newest(span.scope)
         opened = [s for s in starts if s > done and s <= bound]
@@ -98,8 +110,38 @@ class WindowSums:
             lost = list(range(entry.first, first, b))
             return Plan(span, first, key, opened, gained, lost, rolled=True)
         gained = [s for s in range(first, done + 1, b) if s <= bound]
-        self._sums[key] = _Settled(first, done, EMPTY, EMPTY, {}, now, now)
+        self._sums[key] = _Settled(first, done, EMPTY, EMPTY, {}, now, now, filling=True)
+        self._shapes.add(key[1:])
         return Plan(span, first, key, opened, gained)
+
+    def _holding(self, scope: str, start: int) -> list[_Settled]:
+        """The sums (not being filled) whose settled buckets include ``start``."""
+        found = []
+        for window_s, offset in self._shapes:
+            entry = self._sums.get((scope, window_s, offset))
+            if entry is not None and not entry.filling and entry.first <= start <= entry.last:
+                found.append(entry)
+        return found
+
+    def late(self, counted: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Of the (scope, bucket start) counted into after they settled, those a sum holds:
+        the buckets to read again."""
+        return [(scope, start) for scope, start in dict.fromkeys(counted)
+                if self._holding(scope, start)]  # fmt: skip
+
+    def correct(self, late: Iterable[tuple[str, int]], read: Read) -> None:
+        """Bring the sums holding the ``late`` buckets up to what ``read`` found in them (read
+        again, a bucket changes nothing more)."""
+        for scope, start in late:
+            now = _bucket(read, scope, start)
+            for entry in self._holding(scope, start):
+                was = entry.parts.get(start, (EMPTY, EMPTY))
+                entry.total = entry.total - was[0] + now[0]
+                entry.unique = entry.unique - was[1] + now[1]
+                if now[0].total:
+                    entry.parts[start] = now
+                else:
+                    entry.parts.pop(start, None)
 
     def window(self, plan: Plan, read: Read, now: float) -> Window:
         """The span's window, once its reads are done; the running sums move on."""
@@ -119,6 +161,7 @@ class WindowSums:
             # Rolled: as long as before, moved on; filled: already where the plan put it.
             step = plan.first - entry.first
             entry.first, entry.last, entry.used = plan.first, entry.last + step, now
+            entry.filling = False
             total, unique = entry.total, entry.unique
         for start in plan.opened:
             got = _bucket(read, scope, start)

@@ -32,6 +32,12 @@ def bucket_starts(end_s: float, window_s: int, size_s: int) -> list[int]:
     return [last - i * size_s for i in range(count - 1, -1, -1)]
 
 
+def newest_settled(now_s: float, size_s: int, settle_s: float) -> int:
+    """The start of the newest bucket that ended at least ``settle_s`` before ``now_s``: a
+    document counted into it or an older one is late (``streaming.window_sums``)."""
+    return bucket_start(now_s - settle_s, size_s) - size_s
+
+
 def increments(label: str, score: float, unique: bool) -> dict[str, float]:
     """What one document adds to its bucket."""
     add: dict[str, float] = {"total": 1, label: 1, "score_sum": score}
