@@ -233,15 +233,16 @@ class HistoryWindows:
         spans = self._spans.get(kind, [])
         return [value for value, first, last in spans if first <= index and last >= oldest]
 
-    def active(self, kind: str, since_s: float) -> list[str]:
-        """Values of ``kind`` with documents from ``since_s`` to now: listed at the first tick
-        in a bucket (every call of that tick gets the list), and none at the others."""
+    def active(self, kind: str, since_s: float) -> dict[str, float]:
+        """Values of ``kind`` with documents from ``since_s`` to now (each with now, a bound
+        above its newest): listed at the first tick in a bucket (every call of that tick gets
+        the list), and none at the others."""
         now = self.clock()
         index = self._index(now)
         memo = (kind, self._index(since_s) - index)
         listed = self._listed.get(memo)
         if listed is not None and listed[0] == index:
-            return listed[2] if listed[1] == now else []
+            return dict.fromkeys(listed[2], now) if listed[1] == now else {}
         lo, hi = max(self._index(since_s), 0), min(index + 1, self.history.buckets)
         found = []
         for value, first, last in self._spans.get(kind, []):
@@ -249,7 +250,7 @@ class HistoryWindows:
             if first <= index and last >= lo and sums[hi][0] > sums[lo][0]:
                 found.append(value)
         self._listed[memo] = (index, now, found)
-        return found
+        return dict.fromkeys(found, now)
 
     def windows(self, spans: Sequence[Span]) -> list[Window]:
         """One ``window`` per span: two row lookups each."""

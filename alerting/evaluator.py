@@ -11,6 +11,7 @@ fencing token; the others stand by and take over when its lease runs out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -33,7 +34,7 @@ from alerting.records import Alert, Scope
 from alerting.rules.base import Rule, RuleThresholds, Verdict
 from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from alerting.threshold_store import ThresholdStore
-from alerting.thresholds import ThresholdSet
+from alerting.thresholds import ThresholdError, ThresholdSet
 from streaming import keys
 from streaming.window_store import WindowStore
 from streaming.windows import Span, Window, bucket_start
@@ -101,6 +102,7 @@ class _Tick:
     legacy: dict[tuple[str, str], str] = field(default_factory=dict)
     # The windows read this tick (in bulk, before the rules run), and each scope's thresholds.
     windows: dict[Span, Window] = field(default_factory=dict)
+    listed: dict[str, dict[str, float]] = field(default_factory=dict)
     limits: dict[tuple[str, str], RuleThresholds] = field(default_factory=dict)
     events: list[tuple[Alert, Event]] = field(default_factory=list)
 
@@ -154,6 +156,16 @@ class Evaluator:
         """``all``, then every topic, ticker and source seen lately."""
         return ["all"] + [f"{k}:{v}" for k in keys.SCOPE_KINDS[1:] for v in self.windows.scopes(k)]
 
+    def _listed(self, now: _Tick) -> None:
+        """Each kind's scopes with documents in the longest window any rule has for the kind
+        (one listing per kind and tick), with the time of their newest document."""
+        for kind in keys.SCOPE_KINDS[1:]:
+            longest = 0
+            for name in REGISTRY:
+                with contextlib.suppress(ThresholdError, KeyError):  # that rule fails later
+                    longest = max(longest, now.tset.of(name).defaults[kind].window_s)
+            now.listed[kind] = self.windows.active(kind, now.at - longest)
+
     def _candidates(self, rule: Rule[Any], now: _Tick) -> list[str]:
         """The scopes ``rule`` looks at this tick: ``all``, those with documents in the rule's
         window for their kind, those it holds a state for, and those with thresholds of their
@@ -162,7 +174,7 @@ class Evaluator:
         found = ["all"]
         for kind in keys.SCOPE_KINDS[1:]:
             since = now.at - mine.defaults[kind].window_s
-            found += [f"{kind}:{value}" for value in self.windows.active(kind, since)]
+            found += [f"{kind}:{v}" for v, newest in now.listed[kind].items() if newest >= since]
         found += [scope for (name, scope) in now.states if name == rule.name]
         found += list(mine.overrides)
         return list(dict.fromkeys(found))
@@ -188,6 +200,17 @@ class Evaluator:
                 baselines += [Span(scope, base_end, t.baseline_s),
                               Span("all", base_end, t.baseline_s)]  # fmt: skip
         self._read(baselines, now)
+
+    def _quiet(self, rule: Rule[Any], scope: str, now: _Tick) -> bool:
+        """No state and too few documents to fire: nothing to do (the common case, checked
+        before the full evaluation)."""
+        if (rule.name, scope) in now.states:
+            return False
+        t = now.limits.get((rule.name, scope))
+        if t is None:
+            return False
+        current = now.windows.get(Span(scope, now.at, t.window_s))
+        return current is not None and current.stats.total < t.min_docs
 
     def _read(self, spans: list[Span], now: _Tick) -> None:
         wanted = [span for span in dict.fromkeys(spans) if span not in now.windows]
@@ -223,6 +246,7 @@ class Evaluator:
             if stored_key != state_key(*rule_scope):
                 now.legacy[rule_scope] = stored_key
         evaluated: set[str] = set()
+        self._listed(now)
         for rule in list(REGISTRY.values()):
             try:
                 scopes = self._candidates(rule, now)
@@ -235,6 +259,8 @@ class Evaluator:
                 continue
             evaluated.update(scopes)
             for scope in scopes:
+                if self._quiet(rule, scope, now):
+                    continue
                 self._isolated(rule, scope, now)
         self.ticks += 1
         kinds = Counter(scope.partition(":")[0] for scope in evaluated)
