@@ -11,8 +11,12 @@ from typing import Any
 
 from alerting.rules.base import Rule
 from alerting.rules.negative_spike import NegativeSpike
+from alerting.rules.sentiment_drop import SentimentDrop
+from alerting.rules.volume_spike import VolumeSpike
 
 REGISTRY: dict[str, Rule[Any]] = {
     NegativeSpike.name: NegativeSpike(),
+    VolumeSpike.name: VolumeSpike(),
+    SentimentDrop.name: SentimentDrop(),
 }
 DEFAULT_RULE = NegativeSpike.name

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
 from alerting.alert_store import MemoryAlertStore, ScopeChange
 from alerting.evaluator import Evaluator, TickReport, state_key
+from alerting.lifecycle import Event
 from alerting.notifiers import MemoryDispatcher
+from alerting.records import Alert
 from alerting.rules.base import RuleThresholds, Verdict
 from alerting.rules.registry import REGISTRY
 from alerting.threshold_store import MemoryThresholdStore
@@ -44,6 +46,11 @@ def _evaluator(windows: MemoryWindowStore, clock: Clock) -> tuple[Evaluator, Mem
     return evaluator, alerts, dispatcher
 
 
+def _spike(events: list[tuple[Alert, Event]]) -> list[tuple[Alert, Event]]:
+    """The negative-share spike rule's events (a burst fires the other rules too)."""
+    return [(a, e) for a, e in events if a.rule == "negative_spike"]
+
+
 def _calm_market(windows: MemoryWindowStore, now: float) -> None:
     # Two hours of ordinary traffic: 10% negative, none of it about ACME.
     for minutes in range(15, 120, 5):
@@ -61,18 +68,18 @@ def test_a_negative_burst_on_a_ticker_fires_once_then_resolves() -> None:
 
     assert evaluator.tick() == []  # pending: a spike must hold for two evaluations
     clock.now += 5
-    [(alert, event)] = evaluator.tick()
+    [(alert, event)] = _spike(evaluator.tick())
     assert (event, alert.scope.name, alert.state, alert.severity) == (
         "fired", TICKER, "firing", "critical")  # fmt: skip
     assert alert.current["negative"] == 20
     assert alerts.get(alert.id) == alert
     clock.now += 5
     assert evaluator.tick() == []  # firing: not announced again before renotify_s
-    assert [e for _, e in dispatcher.events] == ["fired"]
+    assert [e for _, e in _spike(dispatcher.events)] == ["fired"]
 
     # Twenty minutes later the burst has left the 10-minute window: the alert resolves.
     clock.now += 20 * 60
-    events = evaluator.tick()
+    events = _spike(evaluator.tick())
     assert [(a.id, e) for a, e in events] == [(alert.id, "resolved")]
     stored = alerts.get(alert.id)
     assert stored is not None
@@ -89,6 +96,9 @@ def test_calm_traffic_fires_nothing() -> None:
     now = time.time()
     windows, clock = MemoryWindowStore(), Clock(now)
     _calm_market(windows, now)
+    for minutes in range(15, 120, 5):  # ACME as busy and as negative before as now
+        windows.add(_docs(9, "neutral", now - minutes * 60, (TICKER,)))
+        windows.add(_docs(1, "negative", now - minutes * 60, (TICKER,)))
     windows.add(_docs(18, "neutral", now - 30, ("all", TICKER)))
     windows.add(_docs(2, "negative", now - 30, ("all", TICKER)))
     evaluator, alerts, dispatcher = _evaluator(windows, clock)
@@ -111,14 +121,23 @@ def test_a_threshold_change_takes_effect_at_the_next_tick() -> None:
     for _ in range(3):
         evaluator.tick()
         clock.now += 5
-    assert dispatcher.events == []
+    assert _spike(dispatcher.events) == []
     thresholds.change(None, {TICKER: None}, by="operator:test", reason="back to defaults")
     evaluator.tick()
     clock.now += 5
-    assert [(a.scope.name, e) for a, e in evaluator.tick()] == [(TICKER, "fired")]
+    assert [(a.scope.name, e) for a, e in _spike(evaluator.tick())] == [(TICKER, "fired")]
 
 
-def test_a_firing_state_stored_before_rules_were_plugins_is_kept() -> None:
+def _only(monkeypatch: pytest.MonkeyPatch, rules: dict[str, Any]) -> None:
+    """Run these rules only (in this order)."""
+    monkeypatch.setattr("alerting.evaluator.REGISTRY", rules)
+    monkeypatch.setattr("alerting.thresholds.REGISTRY", rules)
+
+
+def test_a_firing_state_stored_before_rules_were_plugins_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _only(monkeypatch, {"negative_spike": REGISTRY["negative_spike"]})  # the rule states were of
     now = time.time()
     windows, clock = MemoryWindowStore(), Clock(now)
     _calm_market(windows, now)
@@ -126,7 +145,7 @@ def test_a_firing_state_stored_before_rules_were_plugins_is_kept() -> None:
     evaluator, alerts, dispatcher = _evaluator(windows, clock)
     evaluator.tick()
     clock.now += 5
-    [(_alert, _)] = evaluator.tick()
+    [(_alert, _)] = _spike(evaluator.tick())
     # As an older version stored it: the bare scope as the key.
     firing = alerts.states()[state_key("negative_spike", TICKER)]
     alerts.commit(ScopeChange(TICKER, firing, replaces=state_key("negative_spike", TICKER)))
@@ -155,9 +174,7 @@ def test_a_rule_failing_on_one_scope_leaves_the_others_evaluated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Registered before the spike rule: the failure comes first in every tick.
-    rules = {"broken": Broken(), **REGISTRY}
-    monkeypatch.setattr("alerting.evaluator.REGISTRY", rules)
-    monkeypatch.setattr("alerting.thresholds.REGISTRY", rules)
+    _only(monkeypatch, {"broken": Broken(), "negative_spike": REGISTRY["negative_spike"]})
     now = time.time()
     windows, clock = MemoryWindowStore(), Clock(now)
     _calm_market(windows, now)
@@ -177,3 +194,43 @@ def test_a_rule_failing_on_one_scope_leaves_the_others_evaluated(
     assert reports[-1].scopes == {"all": 1, "ticker": 1}
     assert reports[-1].failures == 2  # the broken rule, on each of the two scopes
     assert all(r.seconds >= 0 for r in reports)
+
+
+def _acme_history(windows: MemoryWindowStore, now: float) -> None:
+    """ACME's ordinary two hours: four documents every 5 minutes, mostly neutral."""
+    for minutes in range(15, 120, 5):
+        windows.add(_docs(3, "neutral", now - minutes * 60, ("all", TICKER)))
+        windows.add(_docs(1, "positive", now - minutes * 60, ("all", TICKER)))
+
+
+def _fired_rules(windows: MemoryWindowStore, clock: Clock) -> dict[str, Alert]:
+    evaluator, _, _ = _evaluator(windows, clock)
+    fired: dict[str, Alert] = {}
+    for _ in range(3):
+        fired |= {a.rule: a for a, e in evaluator.tick() if e == "fired" and a.scope.name == TICKER}
+        clock.now += 5
+    return fired
+
+
+def test_a_surge_of_good_news_fires_the_volume_rule_and_not_the_negative_ones() -> None:
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    _acme_history(windows, now)
+    windows.add(_docs(60, "positive", now - 30, ("all", TICKER)))
+    fired = _fired_rules(windows, clock)
+    assert set(fired) == {"volume_spike"}
+    why = fired["volume_spike"].verdict["reason"]
+    assert "60 documents in the window" in str(why), why
+
+
+def test_a_negative_burst_fires_each_rule_that_sees_it_each_naming_itself() -> None:
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    _acme_history(windows, now)
+    windows.add(_docs(40, "negative", now - 30, ("all", TICKER)))
+    fired = _fired_rules(windows, clock)
+    assert set(fired) == {"negative_spike", "volume_spike", "sentiment_drop"}
+    assert "negative" in str(fired["negative_spike"].verdict["reason"])
+    assert "below the baseline" in str(fired["sentiment_drop"].verdict["reason"])
