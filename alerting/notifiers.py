@@ -122,11 +122,13 @@ def slack_text(alert: Alert, event: Event) -> str:
     """A one-paragraph message for people; everything taken from data is escaped."""
     cur = alert.current
     scope = slack_escape(alert.scope.name).replace("`", "'")
-    lines = [
-        f"*{event.upper()}* {alert.severity} negative-sentiment spike on `{scope}`: "
+    # The rule's own sentence; an alert stored before rules gave one says its shares.
+    why = alert.verdict.get("reason") or (
         f"{cur.get('negative_share', 0):.0%} negative of {int(cur.get('total', 0))} documents "
-        f"(baseline {alert.baseline.get('negative_share', 0):.0%})."
-    ]
+        f"(baseline {alert.baseline.get('negative_share', 0):.0%})"
+    )
+    rule = alert.rule.replace("_", " ")
+    lines = [f"*{event.upper()}* {alert.severity} {rule} on `{scope}`: {slack_escape(str(why))}."]
     lines += [f"• {slack_escape((ex.title or ex.text)[:140])}" for ex in alert.examples[:3]]
     if alert.kibana_url:
         url = alert.kibana_url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")

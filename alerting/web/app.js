@@ -44,8 +44,11 @@ function renderAlert(alert) {
   li.replaceChildren();
   const share = Math.round((alert.current.negative_share || 0) * 100);
   const base = Math.round((alert.baseline.negative_share || 0) * 100);
-  li.append(text("strong", `${alert.severity} · ${alert.scope.kind}${alert.scope.value ? ": " + alert.scope.value : ""}`));
-  li.append(text("span", ` — ${alert.state}, ${share}% negative (baseline ${base}%)`));
+  // Every rule says in one sentence why it fired; an alert stored before that says its shares.
+  const why = (alert.verdict && alert.verdict.reason) || `${share}% negative (baseline ${base}%)`;
+  const rule = (alert.rule || "negative_spike").replaceAll("_", " ");
+  li.append(text("strong", `${alert.severity} · ${rule} · ${alert.scope.kind}${alert.scope.value ? ": " + alert.scope.value : ""}`));
+  li.append(text("span", ` — ${alert.state}: ${why}`));
   for (const ex of alert.examples || []) li.append(text("div", "“" + (ex.title || ex.text).slice(0, 160) + "”", "ex"));
   if (alert.kibana_url) {
     const a = text("a", " Open in Kibana");

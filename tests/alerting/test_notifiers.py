@@ -86,6 +86,20 @@ def test_slack_gets_a_message_for_people(receiver: str) -> None:
     assert "ticker:ACME" in text and "90% negative" in text and "fraud probe" in text
 
 
+def test_slack_says_why_each_rule_fired_in_its_own_words(receiver: str) -> None:
+    buzz = alert().model_copy(update={
+        "rule": "volume_spike",
+        "verdict": {"reason": "120 documents in the window, 6.0x the 20.0 expected (z 22.4)"},
+    })  # fmt: skip
+    WebhookNotifier(WebhookSettings(url=receiver, kind="slack"), sleep=lambda s: None).notify(
+        buzz, "fired"
+    )
+    (body,) = Receiver.bodies
+    text = str(body["text"])
+    assert "critical volume spike on `ticker:ACME`: 120 documents in the window" in text, text
+    assert "negative" not in text.split("\n")[0]
+
+
 def test_a_refusing_receiver_is_not_retried_and_the_failure_is_named(receiver: str) -> None:
     Receiver.statuses = [400]
     hook = WebhookNotifier(WebhookSettings(url=receiver), attempts=5, sleep=lambda s: None)
