@@ -47,13 +47,15 @@ _AGGS = {
 
 
 class LabelledEvent(BaseModel):
-    """A known spike: its scope and when it started and ended."""
+    """A known spike: its scope, when it started and ended, and the rule meant to catch it
+    (None: any rule's alert on the scope detects it)."""
 
     model_config = ConfigDict(extra="forbid")
 
     scope: str
     onset: AwareDatetime
     end: AwareDatetime
+    rule: str | None = None
 
 
 class FiredAlert(BaseModel):
@@ -73,10 +75,9 @@ class DetectionDelay(BaseModel):
     max: float
 
 
-class ConfigurationResult(BaseModel):
-    """What one configuration would have fired; the event figures only with labelled events."""
+class Scores(BaseModel):
+    """Alerts of a configuration (or of one rule in it); event figures with labelled events."""
 
-    set: list[str]
     alerts: int
     alerts_per_day: float
     events: int | None = None
@@ -86,6 +87,14 @@ class ConfigurationResult(BaseModel):
     false_alerts: int | None = None
     false_alerts_per_day: float | None = None
     detection_delay_s: DetectionDelay | None = None
+
+
+class ConfigurationResult(Scores):
+    """What one configuration would have fired, over all rules and per rule (each rule against
+    the events labelled for it or for no rule in particular)."""
+
+    set: list[str]
+    by_rule: dict[str, Scores] = {}
     fired: list[FiredAlert]
 
 
@@ -326,6 +335,7 @@ def score(
             i
             for i, f in enumerate(fired)
             if f.scope == ev.scope
+            and (ev.rule is None or f.rule == ev.rule)
             and ev.onset <= f.fired_at <= ev.end + timedelta(seconds=window_s)
         ]
         matched |= set(hits)
@@ -431,9 +441,15 @@ def run(
             retention_s=retention_s,
         )  # fmt: skip
         window = max(t.window_s for t in _every_rule(candidate_set))
+        by_rule = {
+            rule: Scores(**score([f for f in fired if f.rule == rule],
+                                 [e for e in events or [] if e.rule in (None, rule)], days, window))
+            for rule in REGISTRY
+        }  # fmt: skip
         report[name] = ConfigurationResult(
             set=configs[name],
             **score(fired, events or [], days, window),
+            by_rule=by_rule,
             fired=fired,
         )
     return BacktestReport(

@@ -242,7 +242,8 @@ def test_backtest_finds_the_injected_spikes_and_a_sweep_shows_the_trade_off(
     assert given["recall"] == 1.0
     assert given["false_alerts_per_day"] <= 1.0, given["fired"]
     assert given["detection_delay_s"]["max"] <= 600
-    per_day = [report[f"negative_spike.ratio={r}"]["alerts_per_day"] for r in ("1.5", "2", "4")]
+    per_day = [report[f"negative_spike.ratio={r}"]["by_rule"]["negative_spike"]["alerts_per_day"]
+               for r in ("1.5", "2", "4")]  # fmt: skip
     print(
         f"backtest: recall {given['recall']}, precision {given['precision']}, false/day "
         f"{given['false_alerts_per_day']}, delay {given['detection_delay_s']}; sweep ratio "
