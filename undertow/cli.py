@@ -16,6 +16,7 @@ from deploy.stack.exceptions import StackError
 from models.exceptions import ModelsError
 from streaming.exceptions import StreamingError
 from undertow.commands.alerting import alerting_app, thresholds_app
+from undertow.commands.entities import app as entities_app
 from undertow.commands.models import app as models_app
 from undertow.commands.pipeline import app as pipeline_app
 from undertow.commands.stack import app as stack_app
@@ -38,6 +39,7 @@ app.add_typer(models_app)
 app.add_typer(pipeline_app)
 app.add_typer(alerting_app, name="alerting")
 app.add_typer(thresholds_app, name="thresholds")
+app.add_typer(entities_app, name="entities")
 
 
 @app.callback()
