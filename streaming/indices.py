@@ -36,6 +36,18 @@ DOCS_MAPPINGS: dict[str, Any] = {
         "topic": {"properties": {"label": _KEYWORD, "confidence": _FLOAT}},
         "fingerprint": _KEYWORD,
         "duplicate_of": _KEYWORD,
+        "entities": {
+            "properties": {
+                "ticker": _KEYWORD,
+                "name": _KEYWORD,
+                "exchange": _KEYWORD,
+                "isin": _KEYWORD,
+                "matched": _KEYWORD,
+                "where": _KEYWORD,
+                "count": {"type": "integer"},
+                "relevance": _FLOAT,
+            },
+        },
         "model": {"properties": {"name": _KEYWORD, "version": _KEYWORD}},
         "scored_at": _DATE,
         "latency_ms": _FLOAT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -43,6 +44,19 @@ class Topic(_Record):
     confidence: float = Field(ge=0.0, le=1.0)
 
 
+class Entity(_Record):
+    """An instrument the entity linker found in a document (models.serving.entities)."""
+
+    ticker: str
+    name: str
+    exchange: str | None = None
+    isin: str | None = None
+    matched: str  # the text as written
+    where: Literal["title", "lead", "body"]
+    count: int = Field(ge=1)
+    relevance: float = Field(ge=0.0, le=1.0)
+
+
 class ModelRef(_Record):
     """Which model scored a document."""
 
@@ -57,6 +71,8 @@ class ScoredDoc(RawDoc):
     topic: Topic
     fingerprint: str
     duplicate_of: str | None = None
+    # Companies named in the text; those at or above streaming.entity_min_relevance are tickers.
+    entities: list[Entity] = []
     model: ModelRef
     scored_at: datetime
     latency_ms: float = Field(ge=0.0)

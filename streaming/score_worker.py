@@ -1,7 +1,8 @@
 """The score worker's logic: a batch of input messages → dead letters + scored documents.
 
 Per batch: decode and validate every message (bad ones become dead letters with the reason),
-skip ids scored before, mark near-duplicates, score the rest in ONE call to the models off the
+skip ids scored before, mark near-duplicates, link the companies they name to tickers, score
+the rest in ONE call to the models off the
 event loop (a call that fails is tried again, then split until the documents that fail it are
 found; those, and any scored with a non-finite figure, are dead-lettered ``scoring_failed``),
 produce everything and wait for Kafka's acknowledgement (retried while Kafka is unavailable),
@@ -20,7 +21,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from typing import Protocol
 
 import orjson
 
+from models.serving.entities import Mention
 from models.serving.scorer import Score
 from models.serving.tickers import merge_tickers
 from streaming.decode import DecodeLimits, InputSpec, bound_tickers, decode
@@ -38,10 +40,25 @@ from streaming.fingerprint import fingerprint
 from streaming.masking import mask_pii
 from streaming.messages import Envelope, Outcome, OutMessage, Producer
 from streaming.produce import send_all
-from streaming.records import ModelRef, RawDoc, ScoredDoc, Sentiment, Topic
+from streaming.records import Entity, ModelRef, RawDoc, ScoredDoc, Sentiment, Topic
 from streaming.retry import until_done
 
 log = logging.getLogger(__name__)
+
+
+class Linker(Protocol):
+    """What the worker needs of the entity linker (models.serving.entities)."""
+
+    def link(self, title: str | None, text: str, cashtags: Iterable[str] = ()) -> list[Mention]:
+        """The instruments named in a document, most relevant first."""
+
+
+@dataclass(frozen=True)
+class Linking:
+    """The entity linker and the relevance at which a company becomes a ticker."""
+
+    linker: Linker
+    min_relevance: float = 0.6
 
 
 class BatchScorer(Protocol):
@@ -69,16 +86,24 @@ def scored_doc(
     duplicate_of: str | None,
     received_s: float,
     max_tickers: int = DecodeLimits.max_tickers,
+    *,
+    linking: Linking | None = None,
 ) -> ScoredDoc:
     """The ScoredDoc of ``doc``, stamped with the model and the time spent in the worker; its
-    tickers are the feed's then the text's cashtags, the first ``max_tickers`` of them."""
+    tickers are the feed's, then the text's cashtags, then the companies it names (relevant
+    enough), the first ``max_tickers`` of them."""
     now = time.time()
     text = text_to_score(doc)
-    tickers, cut = bound_tickers(merge_tickers(doc.tickers, text), max_tickers)
+    given = merge_tickers(doc.tickers, text)
+    mentions = linking.linker.link(doc.title, doc.text, given) if linking else []
+    linked = [m.instrument.ticker for m in mentions if m.relevance >= linking.min_relevance
+              ] if linking else []  # fmt: skip
+    tickers, cut = bound_tickers(list(dict.fromkeys([*given, *linked])), max_tickers)
     return ScoredDoc(
         **doc.model_dump(exclude={"tickers", "tickers_dropped"}),
         tickers=tickers,
         tickers_dropped=doc.tickers_dropped + cut,
+        entities=[Entity.model_validate(m.as_dict()) for m in mentions[:max_tickers]],
         sentiment=Sentiment(
             label=score.sentiment,
             score=max(-1.0, min(1.0, score.sentiment_score)),
@@ -128,6 +153,7 @@ class ScoreWorker:
         executor: ThreadPoolExecutor | None = None,
         on_batch: Callable[[ScoreCounters], None] | None = None,
         mask: bool = False,
+        linking: Linking | None = None,
     ) -> None:
         self.scorer = scorer
         self.deduper = deduper
@@ -143,6 +169,8 @@ class ScoreWorker:
         self.on_batch = on_batch or (lambda counters: None)
         # Mask e-mail addresses and phone numbers before scoring and indexing.
         self.mask = mask
+        # Company names → tickers (None: cashtags and the feed's tickers only).
+        self.linking = linking
         # Resolves to whether the latest batch handed to ``handle`` was delivered.
         self._delivered: asyncio.Future[bool] | None = None
 
@@ -230,6 +258,7 @@ class ScoreWorker:
                     None if origin == doc.id else origin,
                     env.received_s,
                     self.limits.max_tickers,
+                    linking=self.linking,
                 )
             )
         return scored, dead

@@ -134,6 +134,14 @@ class StreamingSettings(_Section):
     # Tickers kept per document (the feed's first, then cashtags in the text); the rest are
     # counted in the document's tickers_dropped. Each ticker is a scope, so this bounds them.
     max_tickers: int = Field(default=20, ge=1, le=1000)
+    # Entity linking: company names in the text become tickers (models.serving.entities). A
+    # company counts as a ticker of the document at this relevance or more (title 1.0, first
+    # sentence 0.8, further on 0.5, +0.1 a further mention); every one found is in `entities`.
+    entities: bool = True
+    entity_min_relevance: float = Field(default=0.6, ge=0.0, le=1.0)
+    # An operator's instruments (YAML: added, overriding or disabling the packaged ones),
+    # looked at every 5 s while the score worker runs: edits apply without a restart.
+    watchlist: Path | None = None
     # Scopes of one kind (ticker, topic, source) evaluated at most: the most recently seen;
     # the longest idle ones are forgotten first.
     max_scopes: int = Field(default=10_000, ge=10, le=1_000_000)

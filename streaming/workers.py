@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import faust
 
+from models.serving.entities import WatchedLinker
 from models.serving.hotswap import SwappingScorer
 from models.serving.runtime import live_scorer
 from streaming.bootstrap import bootstrap
@@ -22,7 +23,7 @@ from streaming.faust_app import FaustProducer, attach, make_app
 from streaming.lag import scrape_lag
 from streaming.metrics import TimedScorer, WorkerMetrics
 from streaming.retention import keep
-from streaming.score_worker import ScoreCounters, ScoreWorker
+from streaming.score_worker import Linking, ScoreCounters, ScoreWorker
 from streaming.settings import PipelineConfig
 from streaming.sink_worker import SinkCounters, SinkWorker
 from streaming.topics import consumer_group, inputs
@@ -97,6 +98,9 @@ def score_role(settings: PipelineConfig) -> Role:
         max_backoff_s=st.max_backoff_s,
         on_batch=_Reporter("score"),
         mask=st.mask_pii,
+        linking=Linking(WatchedLinker(st.watchlist), st.entity_min_relevance)
+        if st.entities
+        else None,
     )
     attach(
         app,

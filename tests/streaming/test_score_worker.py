@@ -16,13 +16,14 @@ import orjson
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError, RequestTimedOutError
 
+from models.serving.entities import WatchedLinker
 from models.serving.scorer import Score, Scorer
 from streaming.decode import DecodeLimits, InputSpec
 from streaming.dedupe import MemoryDeduper
 from streaming.dlq import headers_of
 from streaming.messages import Envelope, MemoryProducer, OutMessage
 from streaming.records import ScoredDoc
-from streaming.score_worker import ScoreWorker
+from streaming.score_worker import Linking, ScoreWorker
 
 NEWS, SCORED, DLQ = "in.news", "out.scored", "out.dlq"
 
@@ -373,3 +374,26 @@ def test_a_dead_letter_topic_refusing_everything_does_not_stop_the_batch(
     assert [d.id for d in scored_of(producer)] == ["ok"] and sorted(acked) == [7, 8]
     refused = [r for r in caplog.records if "refuses even a letter" in r.getMessage()]
     assert refused and "'__connect.errors.offset': '7'" in refused[0].getMessage()
+
+
+def test_a_headline_naming_a_company_without_a_cashtag_reaches_its_ticker(
+    tiny_scorer: Scorer,
+) -> None:
+    producer = MemoryProducer()
+    worker = make(tiny_scorer, producer)
+    worker.linking = Linking(WatchedLinker(None), min_relevance=0.6)
+    batch = [
+        env(doc("t", "Tesco share price down as grocer faces SFO investigation"), offset=1),
+        env(doc("c", "Markets mixed. Later, Unilever said it would review brands $ACME",
+                tickers=["XYZ"]), offset=2),  # fmt: skip
+    ]
+    asyncio.run(worker.handle(batch))
+    out = {d.id: d for d in scored_of(producer)}
+    assert out["t"].tickers == ["TSCO"]
+    [tesco] = out["t"].entities
+    assert (tesco.ticker, tesco.name, tesco.matched, tesco.where) == ("TSCO", "Tesco", "Tesco",
+                                                                      "lead")  # fmt: skip
+    assert tesco.isin == "GB0008847096" and tesco.relevance == 0.8
+    # The feed's tickers and cashtags first; a company named further on only in entities.
+    assert out["c"].tickers == ["XYZ", "ACME"]
+    assert [(e.ticker, e.relevance) for e in out["c"].entities] == [("UL", 0.5)]
