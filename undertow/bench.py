@@ -100,6 +100,9 @@ class BenchResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model_only_dps: float
+    # The entity linker's time per document and share of linking + scoring (same documents).
+    entity_linking_ms_per_doc: float | None = None
+    entity_linking_share: float | None = None
     device: str
     providers: list[str]
     variant: str
@@ -415,6 +418,8 @@ def run_bench(
         variant=scorer.runtime.variant,
         threads=scorer.runtime.threads,
         model={"name": scorer.name, "version": scorer.version},
+        entity_linking_ms_per_doc=alone.entity_linking_ms_per_doc,
+        entity_linking_share=alone.entity_linking_share,
     )
     labels = {"sentiment": len(scorer.sentiment_labels), "topic": len(scorer.topic_labels)}
     del scorer  # its memory back before the workers start

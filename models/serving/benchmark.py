@@ -38,7 +38,22 @@ class ModelOnlyResult(BaseModel):
     providers: list[str]
     variant: str
     model: ModelInfo
+    # The entity linker over the same documents, and its share of linking + scoring time.
+    entity_linking_ms_per_doc: float | None = None
+    entity_linking_share: float | None = None
     code_version: str | None = None
+
+
+def linking_seconds(texts: Sequence[str], docs: int) -> float:
+    """Seconds the entity linker (packaged instruments) takes over ``docs`` texts."""
+    from models.serving.entities import WatchedLinker  # noqa: PLC0415 (its data loads once)
+
+    linker = WatchedLinker(None).linker
+    stream = [texts[i % len(texts)] for i in range(docs)]
+    began = time.perf_counter()
+    for text in stream:
+        linker.link(None, text)
+    return time.perf_counter() - began
 
 
 def model_only(scorer: Scorer, texts: Sequence[str], docs: int) -> ModelOnlyResult:
@@ -49,8 +64,11 @@ def model_only(scorer: Scorer, texts: Sequence[str], docs: int) -> ModelOnlyResu
     for start in range(0, len(stream), scorer.max_batch):
         scorer.score(stream[start : start + scorer.max_batch])
     elapsed = time.perf_counter() - began
+    linking = linking_seconds(texts, docs)
     return ModelOnlyResult(
         model_only_dps=round(docs / elapsed, 1),
+        entity_linking_ms_per_doc=round(linking / docs * 1000, 4),
+        entity_linking_share=round(linking / (linking + elapsed), 4),
         docs=docs,
         seconds=round(elapsed, 3),
         batch=scorer.max_batch,

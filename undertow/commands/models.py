@@ -394,7 +394,9 @@ def bench(
         alone.code_version = code_version()
         err.print(
             f"{alone.model_only_dps:.0f} docs/s on {alone.device} "
-            f"({alone.variant}, batch {alone.batch}, {alone.threads} threads)"
+            f"({alone.variant}, batch {alone.batch}, {alone.threads} threads); entity linking "
+            f"{alone.entity_linking_ms_per_doc} ms/doc, {alone.entity_linking_share:.1%} of "
+            "linking + scoring"
         )
         result = alone.model_dump(mode="json")
     else:
@@ -459,6 +461,7 @@ def _bench_table(result: dict[str, Any]) -> Table:
     lat = result["latency_ms"]
     rows = [
         ("model only", f"{result['model_only_dps']:.0f} docs/s"),
+        ("entity linking", f"{result.get('entity_linking_share', 0):.1%} of linking + scoring"),
         ("end to end", f"{result['e2e_dps']:.0f} docs/s"),
         ("efficiency", f"{result['efficiency']:.2f}"),
         *_naive_rows(result),
