@@ -17,6 +17,7 @@ import math
 import threading
 import time
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +61,21 @@ def parse_state_key(key: str) -> tuple[str, str]:
     if sep and head != "all" and ":" not in head:
         return head, rest
     return DEFAULT_RULE, key
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Which of ``count`` evaluators this is: it evaluates the scopes whose name hashes to
+    ``index`` (``all`` belongs to shard 0)."""
+
+    index: int
+    count: int
+
+    def owns(self, scope: str) -> bool:
+        """Whether this shard evaluates ``scope``."""
+        if scope == "all":
+            return self.index == 0
+        return zlib.crc32(scope.encode("utf-8")) % self.count == self.index
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,7 @@ class Evaluator:
         kibana_url: str = "http://127.0.0.1:5601",
         clock: Callable[[], float] = time.time,
         lease: Lease | None = None,
+        shard: Shard | None = None,
     ) -> None:
         self.windows = windows
         self.thresholds = thresholds
@@ -140,6 +157,8 @@ class Evaluator:
         # None: always active (one process, tests, the backtest).
         self.lease = lease
         self.active = lease is None
+        # None: every scope; else only this shard's (and its own lease).
+        self.shard = shard
         # True: a tick delivers its notifications itself before it returns (tests, backtest,
         # one-off runs); the service sets False and runs a NotificationWorker instead.
         self.inline_delivery = True
@@ -177,6 +196,8 @@ class Evaluator:
             found += [f"{kind}:{v}" for v, newest in now.listed[kind].items() if newest >= since]
         found += [scope for (name, scope) in now.states if name == rule.name]
         found += list(mine.overrides)
+        if self.shard is not None:
+            return [scope for scope in dict.fromkeys(found) if self.shard.owns(scope)]
         return list(dict.fromkeys(found))
 
     def _limits(self, rule: Rule[Any], scope: str, now: _Tick) -> RuleThresholds:
@@ -269,6 +290,12 @@ class Evaluator:
         if self.inline_delivery:
             self.deliver_pending()
         return now.events
+
+    @property
+    def delivers(self) -> bool:
+        """Whether this evaluator (when active) delivers notifications: shard 0's does them
+        all, so that one notification worker owns the outbox."""
+        return self.shard is None or self.shard.index == 0
 
     def deliver_pending(self) -> int:
         """Deliver what the outbox holds now, oldest first; return how many."""
@@ -386,7 +413,7 @@ class Evaluator:
         if self.lease is None:
             return None
         fence = self.lease.hold()
-        if fence is not None and not self.active:
+        if fence is not None and not self.active and self.delivers:
             moved = self.alerts.requeue_in_flight()  # what a dead predecessor left in flight
             if moved:
                 log.warning("requeued %d notification(s) left in flight", moved)

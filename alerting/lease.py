@@ -79,9 +79,11 @@ def holder_id() -> str:
 class RedisLease:
     """The lease as a Redis key with a time to live, and the epoch as a counter beside it."""
 
-    def __init__(self, client: redis.Redis, prefix: str, ttl_s: float, holder: str) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str, ttl_s: float, holder: str, shard: int | None = None
+    ) -> None:
         self.client = client
-        self.keys = [keys.alerting_lease_key(prefix), keys.alerting_epoch_key(prefix)]
+        self.keys = [keys.alerting_lease_key(prefix, shard), keys.alerting_epoch_key(prefix, shard)]
         self.ttl_s = ttl_s
         self.holder = holder
         self._hold = client.register_script(_HOLD)

@@ -15,7 +15,7 @@ from kafka import KafkaProducer
 from alerting.alert_store import RedisAlertStore
 from alerting.api import Services, StreamSlots, create_app
 from alerting.auth import KeyRing
-from alerting.evaluator import Evaluator, TickReport
+from alerting.evaluator import Evaluator, Shard, TickReport
 from alerting.evidence import EvidenceFinder
 from alerting.exceptions import ConfigError
 from alerting.lease import RedisLease, holder_id
@@ -72,6 +72,7 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         WebhookNotifier(h, settings.alerting.webhook_attempts) for h in settings.alerting.webhooks
     ]
     pattern = docs_pattern(settings.elasticsearch.index_prefix)
+    shard = settings.alerting.shard if settings.alerting.shards > 1 else None
     evaluator = Evaluator(
         windows,
         thresholds,
@@ -81,7 +82,10 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         bucket_s=st.bucket_s,
         examples=settings.alerting.examples,
         kibana_url=settings.alerting.kibana_url,
-        lease=RedisLease(client, prefix, lease_ttl_s(settings), holder_id()),
+        lease=RedisLease(client, prefix, lease_ttl_s(settings), holder_id(), shard),
+        shard=Shard(settings.alerting.shard, settings.alerting.shards)
+        if shard is not None
+        else None,
     )
     services = Services(
         alerts=alerts,
@@ -129,7 +133,7 @@ def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "
     evaluator = built.evaluator
     evaluator.inline_delivery = False  # the notification worker delivers, in its own thread
     worker = NotificationWorker(
-        built.services.alerts, evaluator.dispatcher, lambda: evaluator.active
+        built.services.alerts, evaluator.dispatcher, lambda: evaluator.active and evaluator.delivers
     )
     threads = []
     if evaluate:

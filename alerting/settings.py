@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from streaming.settings import StoresConfig
 
@@ -33,6 +33,11 @@ class AlertingSettings(_Section):
     # One `alerting serve` per Redis namespace evaluates; the others stand by. The active one's
     # lease runs out this long after it stops renewing it (None: 1.5 x tick_s).
     lease_ttl_s: float | None = Field(default=None, gt=0, le=3600)
+    # The scopes shared among `shards` evaluators: this one evaluates shard `shard` (0-based;
+    # a hash of the scope's name picks its shard, `all` is shard 0's), each shard with a lease
+    # of its own, and the holder of shard 0's delivers every notification.
+    shards: int = Field(default=1, ge=1, le=256)
+    shard: int = Field(default=0, ge=0)
     examples: int = Field(default=5, ge=0, le=50)
     kibana_url: str = "http://127.0.0.1:5601"
     webhooks: list[WebhookSettings] = []
@@ -44,6 +49,12 @@ class AlertingSettings(_Section):
     # connection of the API's shared Redis pool.
     max_streams_per_key: int = Field(default=4, ge=1, le=100)
     max_streams: int = Field(default=64, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> AlertingSettings:
+        if self.shard >= self.shards:
+            raise ValueError(f"shard ({self.shard}) must be below shards ({self.shards})")
+        return self
 
 
 class AlertingConfig(StoresConfig, Protocol):

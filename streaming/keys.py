@@ -77,14 +77,15 @@ def deliveries_key(prefix: str) -> str:
     return f"{prefix}:alerting:deliveries"
 
 
-def alerting_lease_key(prefix: str) -> str:
-    """Which ``alerting serve`` process evaluates (its id, with a time to live)."""
-    return f"{prefix}:alerting:lease"
+def alerting_lease_key(prefix: str, shard: int | None = None) -> str:
+    """Which ``alerting serve`` process evaluates (its id, with a time to live); one per shard
+    when the scopes are shared among evaluators."""
+    return f"{prefix}:alerting:lease" + ("" if shard is None else f":{shard}")
 
 
-def alerting_epoch_key(prefix: str) -> str:
-    """The fencing token: raised by one each time the lease changes hands."""
-    return f"{prefix}:alerting:epoch"
+def alerting_epoch_key(prefix: str, shard: int | None = None) -> str:
+    """The fencing token: raised by one each time the lease (of a shard) changes hands."""
+    return f"{prefix}:alerting:epoch" + ("" if shard is None else f":{shard}")
 
 
 def alerting_outbox_key(prefix: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from alerting.alert_store import MemoryAlertStore, ScopeChange
-from alerting.evaluator import Evaluator, TickReport, state_key
+from alerting.evaluator import Evaluator, Shard, TickReport, state_key
 from alerting.lifecycle import Event
 from alerting.notifiers import MemoryDispatcher
 from alerting.records import Alert
@@ -234,3 +234,28 @@ def test_a_negative_burst_fires_each_rule_that_sees_it_each_naming_itself() -> N
     assert set(fired) == {"negative_spike", "volume_spike", "sentiment_drop"}
     assert "negative" in str(fired["negative_spike"].verdict["reason"])
     assert "below the baseline" in str(fired["sentiment_drop"].verdict["reason"])
+
+
+def test_shards_share_the_scopes_each_evaluating_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    _only(monkeypatch, {"negative_spike": REGISTRY["negative_spike"]})
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    bursting = [f"ticker:T{i}" for i in range(12)]
+    for scope in bursting:
+        windows.add(_docs(20, "negative", now - 30, ("all", scope)))
+    fired: list[set[str]] = []
+    evaluated: list[int] = []
+    alerts = MemoryAlertStore()  # one namespace, as in Redis
+    for index in range(3):
+        evaluator = Evaluator(windows, MemoryThresholdStore(), alerts, MemoryDispatcher(), None,
+                              clock=clock, shard=Shard(index, 3))  # fmt: skip
+        reports: list[TickReport] = []
+        evaluator.on_tick = reports.append
+        evaluator.tick()
+        fired.append({a.scope.name for a, e in evaluator.tick() if e == "fired"})
+        evaluated.append(sum(reports[-1].scopes.values()))
+    assert set().union(*fired) == {*bursting, "all"}  # every scope by some shard
+    assert sum(len(f) for f in fired) == len(bursting) + 1  # and by one only
+    assert all(fired) and "all" in fired[0]
+    assert sum(evaluated) == len(bursting) + 1  # each scope evaluated once in all

@@ -78,6 +78,8 @@ def test_stack_ports_move_the_client_addresses(tmp_path: Path) -> None:
         ("surprise: 1\n", "surprise"),
         ("elasticsearch:\n  replicas: -1\n", "elasticsearch.replicas"),
         ("streaming:\n  max_clock_skew_s: -5\n", "streaming.max_clock_skew_s"),
+        ("streaming:\n  entity_min_relevance: 2\n", "streaming.entity_min_relevance"),
+        ("alerting:\n  shards: 2\n  shard: 2\n", "alerting"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, yaml_text: str, key: str) -> None:
