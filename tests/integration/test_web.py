@@ -73,10 +73,12 @@ def test_sign_in_see_an_alert_live_preview_and_save_thresholds(
     )  # as the sink worker: ES, then Redis
     alert = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#alerts li")))
     wait.until(lambda _: "WEBX" in browser.find_element(By.ID, "alerts").text)
-    assert "negative" in alert.text and "“" in alert.text  # the evidence is shown
-    (webx,) = [li for li in browser.find_elements(By.CSS_SELECTOR, "#alerts li")
-               if "WEBX" in li.text]  # fmt: skip
-    assert "<img src=x" in webx.text  # shown as text...
+    # The rule that fired and its reason, and the evidence, are shown.
+    assert any(rule in alert.text for rule in ("negative spike", "sentiment drop", "volume spike"))
+    assert " — firing: " in alert.text and "“" in alert.text
+    webx = [li for li in browser.find_elements(By.CSS_SELECTOR, "#alerts li")
+            if "WEBX" in li.text]  # fmt: skip
+    assert webx and all("<img src=x" in li.text for li in webx)  # shown as text...
     assert browser.execute_script("return window.pwned === undefined")  # ...never run
     assert not browser.find_elements(By.CSS_SELECTOR, "#alerts img, #alerts script")
 
