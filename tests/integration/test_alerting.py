@@ -3,13 +3,12 @@ keys and roles, thresholds changed live, the live feed, and the backtest."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
 import time
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -163,6 +162,7 @@ def test_a_threshold_change_takes_effect_live_and_is_in_the_history(
     store(built, background(t0 - timedelta(hours=2), t0, per_minute=30), pipeline)
     store(built, burst(t0 - timedelta(minutes=3), 3, 15, topic="Earnings", ticker="QQQQ"), pipeline)
     time.sleep(3)  # several ticks at 1 s
+
     # Muted: the negative rule (the one the change is for) fires nothing; the others may.
     def negative(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [a for a in items if a["rule"] == "negative_spike"]
