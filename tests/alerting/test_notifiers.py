@@ -97,7 +97,7 @@ def test_slack_says_why_each_rule_fired_in_its_own_words(receiver: str) -> None:
     (body,) = Receiver.bodies
     text = str(body["text"])
     assert "critical volume spike on `ticker:ACME`: 120 documents in the window" in text, text
-    assert "negative" not in text.split("\n")[0]
+    assert "negative" not in text.split("\n", maxsplit=1)[0]
 
 
 def test_a_refusing_receiver_is_not_retried_and_the_failure_is_named(receiver: str) -> None:
