@@ -105,7 +105,7 @@ def test_the_watchlist_adds_overrides_and_disables_and_reloads_without_restart(
     assert tickers(linked.linker, "Acme Widgets shares fall on profit warning") == ["ACME"]
     assert tickers(linked.linker, "Glaxo Wellcome merger talks revived") == ["GSK"]
     assert tickers(linked.linker, "Tesco shares fall") == []
-    write(watchlist, "instruments:\n  - {ticker: ACME, aliases: [Roadrunner], needs_context: true}\n")
+    write(watchlist, "instruments:\n- {ticker: ACME, aliases: [Roadrunner], needs_context: yes}\n")
     assert tickers(linked.current(), "Tesco shares fall") == ["TSCO"]  # re-enabled by the edit
     assert tickers(linked.current(), "Roadrunner sightings up") == []  # needs context
     assert tickers(linked.current(), "Roadrunner shares jump") == ["ACME"]
