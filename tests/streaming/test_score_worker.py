@@ -384,8 +384,14 @@ def test_a_headline_naming_a_company_without_a_cashtag_reaches_its_ticker(
     worker.linking = Linking(WatchedLinker(None), min_relevance=0.6)
     batch = [
         env(doc("t", "Tesco share price down as grocer faces SFO investigation"), offset=1),
-        env(doc("c", "Markets mixed. Later, Unilever said it would review brands $ACME",
-                tickers=["XYZ"]), offset=2),  # fmt: skip
+        env(
+            doc(
+                "c",
+                "Markets mixed. Later, Unilever said it would review brands $ACME",
+                tickers=["XYZ"],
+            ),
+            offset=2,
+        ),
     ]
     asyncio.run(worker.handle(batch))
     out = {d.id: d for d in scored_of(producer)}
