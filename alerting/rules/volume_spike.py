@@ -3,9 +3,9 @@ tone. Pure code over window statistics, no I/O.
 
 The baseline's rate is scaled to the current window's length: the count expected in the window.
 A spike needs the count at a multiple of that (``ratio``) and far outside Poisson noise
-(``z``). A scope with little or no baseline (a company nobody wrote about before) is compared
-with ``expected_floor`` documents per window, once the market-wide baseline shows that the
-system has history at all. Counts are of first occurrences unless ``count_reposts`` is set:
+(``z``). A scope with too little baseline of its own (a company nobody wrote about lately) is
+compared with at least ``expected_floor`` documents per window, once the market-wide baseline
+shows that the system has history at all. Counts are of first occurrences unless ``count_reposts`` is set:
 a story reposted 80 times is one document here.
 """
 
@@ -34,7 +34,8 @@ class VolumeThresholds(RuleThresholds):
     min_docs: int = Field(default=20, ge=1)
     ratio: float = Field(default=4.0, ge=1.0)
     z: float = Field(default=5.0, ge=0.0)
-    # Documents per window expected at least, whatever the baseline says (a quiet scope).
+    # Documents per window expected at least of a scope with under min_baseline_docs in its
+    # baseline (a name nobody wrote about lately; any scope just after a start).
     expected_floor: float = Field(default=3.0, gt=0.0)
     # Count every document (True) or first occurrences only (False: reposts count once).
     count_reposts: bool = False
@@ -67,7 +68,10 @@ def evaluate(
     history = baseline if market is None else market
     if history.total < t.min_baseline_docs:
         return verdict(False, False, None, "too small a baseline")
-    expected = max(baseline.total * window_s / baseline_s, t.expected_floor)
+    expected = baseline.total * window_s / baseline_s
+    if baseline.total < t.min_baseline_docs:  # too little history of its own: the floor
+        expected = max(expected, t.expected_floor)
+    expected = max(expected, 1.0)
     ratio = count / expected
     z = (count - expected) / math.sqrt(expected)
     holding = ratio >= t.resolve_ratio
