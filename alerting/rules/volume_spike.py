@@ -5,8 +5,8 @@ The baseline's rate is scaled to the current window's length: the count expected
 A spike needs the count at a multiple of that (``ratio``) and far outside Poisson noise
 (``z``). A scope with too little baseline of its own (a company nobody wrote about lately) is
 compared with at least ``expected_floor`` documents per window, once the market-wide baseline
-shows that the system has history at all. Counts are of first occurrences unless ``count_reposts`` is set:
-a story reposted 80 times is one document here.
+shows that the system has history at all. Counts are of first occurrences unless
+``count_reposts`` is set: a story reposted 80 times is one document here.
 """
 
 from __future__ import annotations
