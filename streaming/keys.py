@@ -26,6 +26,11 @@ def fingerprint_key(fingerprint: str, prefix: str) -> str:
     return f"{prefix}:fp:{fingerprint}"
 
 
+def story_key(band: str, prefix: str) -> str:
+    """The story a MinHash band (``<band>:<hash>``) was filed under (streaming.stories)."""
+    return f"{prefix}:story:{band}"
+
+
 def late_key(prefix: str) -> str:
     """A sorted set of ``<bucket start>:<scope>`` counted into after the bucket settled, scored
     by when (the evaluator's running sums re-read them)."""
