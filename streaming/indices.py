@@ -36,6 +36,7 @@ DOCS_MAPPINGS: dict[str, Any] = {
         "topic": {"properties": {"label": _KEYWORD, "confidence": _FLOAT}},
         "fingerprint": _KEYWORD,
         "duplicate_of": _KEYWORD,
+        "story_id": _KEYWORD,
         "entities": {
             "properties": {
                 "ticker": _KEYWORD,

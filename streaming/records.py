@@ -71,6 +71,8 @@ class ScoredDoc(RawDoc):
     topic: Topic
     fingerprint: str
     duplicate_of: str | None = None
+    # Near-duplicates within streaming.story_horizon_s share it: the first document's id.
+    story_id: str | None = None
     # Companies named in the text; those at or above streaming.entity_min_relevance are tickers.
     entities: list[Entity] = []
     model: ModelRef

@@ -1,7 +1,8 @@
 """The score worker's logic: a batch of input messages → dead letters + scored documents.
 
 Per batch: decode and validate every message (bad ones become dead letters with the reason),
-skip ids scored before, mark near-duplicates, link the companies they name to tickers, score
+skip ids scored before, mark reposts and stories (near-duplicates within a horizon), link the
+companies they name to tickers, score
 the rest in ONE call to the models off the
 event loop (a call that fails is tried again, then split until the documents that fail it are
 found; those, and any scored with a non-finite figure, are dead-lettered ``scoring_failed``),
@@ -42,6 +43,7 @@ from streaming.messages import Envelope, Outcome, OutMessage, Producer
 from streaming.produce import send_all
 from streaming.records import Entity, ModelRef, RawDoc, ScoredDoc, Sentiment, Topic
 from streaming.retry import until_done
+from streaming.stories import StoryIndex
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ def scored_doc(
     max_tickers: int = DecodeLimits.max_tickers,
     *,
     linking: Linking | None = None,
+    story_id: str | None = None,
 ) -> ScoredDoc:
     """The ScoredDoc of ``doc``, stamped with the model and the time spent in the worker; its
     tickers are the feed's, then the text's cashtags, then the companies it names (relevant
@@ -111,7 +114,9 @@ def scored_doc(
         ),
         topic=Topic(label=score.topic, confidence=score.topic_confidence),
         fingerprint=fingerprint(text),
-        duplicate_of=duplicate_of,
+        # A later document of a story (near or exact) names its first one.
+        duplicate_of=story_id if story_id not in (None, doc.id) else duplicate_of,
+        story_id=story_id,
         model=ModelRef(name=score.model_name, version=score.model_version),
         scored_at=datetime.fromtimestamp(now, UTC),
         latency_ms=round(max(0.0, (now - received_s) * 1000), 3),
@@ -154,6 +159,7 @@ class ScoreWorker:
         on_batch: Callable[[ScoreCounters], None] | None = None,
         mask: bool = False,
         linking: Linking | None = None,
+        stories: StoryIndex | None = None,
     ) -> None:
         self.scorer = scorer
         self.deduper = deduper
@@ -171,6 +177,8 @@ class ScoreWorker:
         self.mask = mask
         # Company names → tickers (None: cashtags and the feed's tickers only).
         self.linking = linking
+        # Near-duplicates → one story_id (None: no stories).
+        self.stories = stories
         # Resolves to whether the latest batch handed to ``handle`` was delivered.
         self._delivered: asyncio.Future[bool] | None = None
 
@@ -244,6 +252,13 @@ class ScoreWorker:
         prints = {doc.id: fingerprint(text) for (_, doc), text in zip(fresh, texts, strict=True)}
         first = await self._redis("fingerprint lookup", lambda: self.deduper.first_of(prints))
         assert isinstance(first, dict)
+        stories: dict[str, str] = {}
+        if self.stories is not None:
+            index = self.stories
+            by_id = {doc.id: text for (_, doc), text in zip(fresh, texts, strict=True)}
+            found = await self._redis("story lookup", lambda: index.stories(by_id))
+            assert isinstance(found, dict)
+            stories = found
         scored: list[ScoredDoc] = []
         dead: list[OutMessage] = []
         for (env, doc), score in zip(fresh, await self._infer(texts, 2), strict=True):
@@ -259,6 +274,7 @@ class ScoreWorker:
                     env.received_s,
                     self.limits.max_tickers,
                     linking=self.linking,
+                    story_id=stories.get(doc.id),
                 )
             )
         return scored, dead

@@ -134,6 +134,12 @@ class StreamingSettings(_Section):
     # Tickers kept per document (the feed's first, then cashtags in the text); the rest are
     # counted in the document's tickers_dropped. Each ticker is a scope, so this bounds them.
     max_tickers: int = Field(default=20, ge=1, le=1000)
+    # Stories: documents this similar (Jaccard of their 3-word shingles, estimated by MinHash)
+    # within the horizon share a story_id; the first of a story counts as unique in the
+    # windows, the rest as its reposts (streaming.stories).
+    stories: bool = True
+    story_similarity: float = Field(default=0.6, gt=0.0, lt=1.0)
+    story_horizon_s: int = Field(default=24 * 3600, ge=60, le=30 * 86_400)
     # Entity linking: company names in the text become tickers (models.serving.entities). A
     # company counts as a ticker of the document at this relevance or more (title 1.0, first
     # sentence 0.8, further on 0.5, +0.1 a further mention); every one found is in `entities`.

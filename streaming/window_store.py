@@ -62,7 +62,9 @@ class Countable:
             keys.scope_name("source", doc.source),
             *(keys.scope_name("ticker", t) for t in doc.tickers),
         ]
-        return cls(doc.id, doc.fingerprint, doc.sentiment.label, doc.sentiment.score,
+        # The first document of a story counts as unique (without stories: of a fingerprint).
+        story = f"story:{doc.story_id}" if doc.story_id else doc.fingerprint
+        return cls(doc.id, story, doc.sentiment.label, doc.sentiment.score,
                    doc.published_at.timestamp(), tuple(dict.fromkeys(scopes)))  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from streaming.retention import keep
 from streaming.score_worker import Linking, ScoreCounters, ScoreWorker
 from streaming.settings import PipelineConfig
 from streaming.sink_worker import SinkCounters, SinkWorker
+from streaming.stories import RedisStories
 from streaming.topics import consumer_group, inputs
 from streaming.window_store import RedisWindowStore
 
@@ -100,6 +101,14 @@ def score_role(settings: PipelineConfig) -> Role:
         mask=st.mask_pii,
         linking=Linking(WatchedLinker(st.watchlist), st.entity_min_relevance)
         if st.entities
+        else None,
+        stories=RedisStories(
+            redis,
+            settings.redis.key_prefix,
+            similarity=st.story_similarity,
+            horizon_s=st.story_horizon_s,
+        )
+        if st.stories
         else None,
     )
     attach(

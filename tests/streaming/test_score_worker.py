@@ -24,6 +24,8 @@ from streaming.dlq import headers_of
 from streaming.messages import Envelope, MemoryProducer, OutMessage
 from streaming.records import ScoredDoc
 from streaming.score_worker import Linking, ScoreWorker
+from streaming.stories import MemoryStories
+from streaming.window_store import Countable
 
 NEWS, SCORED, DLQ = "in.news", "out.scored", "out.dlq"
 
@@ -403,3 +405,18 @@ def test_a_headline_naming_a_company_without_a_cashtag_reaches_its_ticker(
     # The feed's tickers and cashtags first; a company named further on only in entities.
     assert out["c"].tickers == ["XYZ", "ACME"]
     assert [(e.ticker, e.relevance) for e in out["c"].entities] == [("UL", 0.5)]
+
+
+def test_near_duplicates_share_the_first_documents_story(tiny_scorer: Scorer) -> None:
+    producer = MemoryProducer()
+    worker = make(tiny_scorer, producer)
+    worker.stories = MemoryStories(similarity=0.6)
+    story = "Glencore profit falls as coal prices slide from last year's record highs"
+    asyncio.run(worker.handle([env(doc("o", story), 1), env(doc("x", "Fed holds rates"), 2)]))
+    asyncio.run(worker.handle([env(doc("r", f"BREAKING: {story} - wires"), 3)]))
+    out = {d.id: d for d in scored_of(producer)}
+    assert (out["o"].story_id, out["x"].story_id, out["r"].story_id) == ("o", "x", "o")
+    assert out["r"].duplicate_of == "o"  # not an exact repost, but the same story
+    # The windows count one unique document per story: they count by the story's key.
+    keys = {i: Countable.of(d).fingerprint for i, d in out.items()}
+    assert keys["o"] == keys["r"] != keys["x"]
