@@ -60,8 +60,9 @@ class EvidenceFinder:
     def examples(
         self, scope: Scope, start: datetime, end: datetime, size: int
     ) -> tuple[list[Example], str | None]:
-        """The ``size`` most negative first occurrences in the window, and the model version
-        that scored most of them (empty and None if Elasticsearch cannot answer now)."""
+        """The ``size`` most negative documents in the window, one per story with the count of
+        its reposts there, and the model version that scored most of them (empty and None if
+        Elasticsearch cannot answer now)."""
         if size == 0:
             return [], None
         query = {
@@ -71,24 +72,33 @@ class EvidenceFinder:
                     {"term": {"sentiment.label": "negative"}},
                     {"range": {"published_at": {"gte": start.isoformat(), "lte": end.isoformat()}}},
                 ],
-                "must_not": [{"exists": {"field": "duplicate_of"}}],
             }
         }
         try:
             resp = self.client.search(
                 index=self.pattern,
                 query=query,
-                size=size,
+                size=size * 10,  # enough for ``size`` stories however often each was reposted
                 sort=[{"sentiment.score": "asc"}],
-                collapse={"field": "fingerprint"},
+                aggs={"stories": {"terms": {"field": "story_id", "size": 1000}}},
                 allow_no_indices=True,
                 ignore_unavailable=True,
             )
         except (ApiError, TransportError) as exc:
             log.warning("could not fetch alert examples: %s", exc)
             return [], None
-        sources = [h["_source"] for h in resp["hits"]["hits"]]
+        counts = {b["key"]: b["doc_count"] for b in resp["aggregations"]["stories"]["buckets"]}
+        sources: list[dict[str, Any]] = []
+        stories: set[str] = set()
+        for hit in resp["hits"]["hits"]:
+            source = hit["_source"]
+            story = source.get("story_id") or source.get("duplicate_of") or source["fingerprint"]
+            if story not in stories and len(sources) < size:
+                stories.add(story)
+                sources.append(source)
         versions = Counter(s.get("model", {}).get("version") for s in sources)
-        examples = [Example(**s, score=s["sentiment"]["score"]) for s in sources]
+        examples = [Example(**s, score=s["sentiment"]["score"],
+                            reposts=max(0, counts.get(s.get("story_id"), 1) - 1))
+                    for s in sources]  # fmt: skip
         version = versions.most_common(1)[0][0] if versions else None
         return examples, version

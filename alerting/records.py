@@ -46,6 +46,9 @@ class Example(BaseModel):
     published_at: datetime
     score: float
     tickers: list[str] = []
+    # Its story and the other documents of that story in the alert's window.
+    story_id: str | None = None
+    reposts: int = 0
 
 
 class Alert(BaseModel):
