@@ -13,7 +13,7 @@ from typing import ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from streaming.windows import Window
+from streaming.windows import Stats, Window
 
 Severity = Literal["warning", "critical"]
 # What a rule's name may be: it is an alert's ``rule``, a key in threshold sets and state keys.
@@ -33,6 +33,13 @@ class RuleThresholds(BaseModel):
     pending_evaluations: int = Field(default=2, ge=1, le=100)
     cooldown_s: int = Field(default=900, ge=0)
     renotify_s: int = Field(default=1800, ge=60)
+    # Count every document (True) or one per story (False: a story reposted 80 times counts
+    # once in the rule; the minimum volume min_docs always counts every document).
+    count_reposts: bool = False
+
+    def counted(self, window: Window) -> Stats:
+        """The window's counts as this rule weighs reposts."""
+        return window.stats if self.count_reposts else window.unique
 
 
 @dataclass(frozen=True)

@@ -112,5 +112,5 @@ class NegativeSpike:
         self, current: Window, baseline: Window, t: SpikeThresholds, fallback: Window | None
     ) -> Verdict:
         """The spike verdict on the windows' first occurrences."""
-        market = fallback.unique if fallback is not None else None
-        return evaluate(current.unique, baseline.unique, t, market)
+        market = t.counted(fallback) if fallback is not None else None
+        return evaluate(t.counted(current), t.counted(baseline), t, market)

@@ -102,5 +102,5 @@ class SentimentDrop:
         self, current: Window, baseline: Window, t: DropThresholds, fallback: Window | None
     ) -> Verdict:
         """The drop verdict on the windows' first occurrences."""
-        market = fallback.unique if fallback is not None else None
-        return evaluate(current.unique, baseline.unique, t, market)
+        market = t.counted(fallback) if fallback is not None else None
+        return evaluate(t.counted(current), t.counted(baseline), t, market)

@@ -37,8 +37,6 @@ class VolumeThresholds(RuleThresholds):
     # Documents per window expected at least of a scope with under min_baseline_docs in its
     # baseline (a name nobody wrote about lately; any scope just after a start).
     expected_floor: float = Field(default=3.0, gt=0.0)
-    # Count every document (True) or first occurrences only (False: reposts count once).
-    count_reposts: bool = False
     resolve_ratio: float = Field(default=2.0, ge=1.0)
     critical: VolumeTier = VolumeTier(ratio=10.0)
 
@@ -96,9 +94,6 @@ class VolumeSpike:
     ) -> Verdict:
         """The volume verdict; reposts count once unless ``count_reposts``."""
 
-        def pick(w: Window) -> Stats:
-            return w.stats if t.count_reposts else w.unique
-
-        market = pick(fallback) if fallback is not None else None
-        return evaluate(pick(current), pick(baseline), t, window_s=t.window_s,
+        market = t.counted(fallback) if fallback is not None else None
+        return evaluate(t.counted(current), t.counted(baseline), t, window_s=t.window_s,
                         baseline_s=t.baseline_s, market=market)  # fmt: skip

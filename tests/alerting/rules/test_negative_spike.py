@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from alerting.rules.negative_spike import SpikeThresholds, evaluate
-from streaming.windows import Stats
+from alerting.rules.negative_spike import NegativeSpike, SpikeThresholds, evaluate
+from streaming.windows import Stats, Window
 
 T = SpikeThresholds()  # window 10 min, baseline 2 h, min 10 docs, share 0.4, ratio 2, z 4
 
@@ -50,3 +50,12 @@ def test_a_new_ticker_is_judged_against_the_market_baseline() -> None:
 def test_inconsistent_thresholds_are_refused_naming_the_problem() -> None:
     with pytest.raises(ValidationError, match="resolve_share"):
         SpikeThresholds(share=0.3, resolve_share=0.5)
+
+
+def test_reposts_weigh_in_only_when_the_thresholds_say_so() -> None:
+    # One negative story reposted 30 times: one unique document, 31 in all.
+    storm = Window([0], [stats(40, 31)], [stats(10, 1)])
+    calm = Window([0], [stats(400, 40)], [stats(400, 40)])
+    rule = NegativeSpike()
+    assert not rule.evaluate(storm, calm, T, None).spiking  # a story counts once
+    assert rule.evaluate(storm, calm, T.model_copy(update={"count_reposts": True}), None).spiking
