@@ -36,6 +36,7 @@ from streaming.clients import delete_prefixed, elasticsearch_client, kafka_pytho
 from streaming.indices import docs_pattern, index_templates
 from streaming.lag import lag
 from streaming.settings import TopicNames
+from streaming.stories import bands_for, signature
 from streaming.topics import all_topics
 from streaming.workers import ROLES
 from undertow.settings import Settings, load_settings
@@ -103,6 +104,9 @@ class BenchResult(BaseModel):
     # The entity linker's time per document and share of linking + scoring (same documents).
     entity_linking_ms_per_doc: float | None = None
     entity_linking_share: float | None = None
+    # The story detector's MinHash per document, and its share of the worker's work.
+    story_detection_ms_per_doc: float | None = None
+    story_detection_share: float | None = None
     device: str
     providers: list[str]
     variant: str
@@ -126,6 +130,24 @@ class BenchResult(BaseModel):
     docs: int
     cores: int
     code_version: str | None = None
+
+
+def story_cost(texts: list[str], docs: int, scoring_s: float, linking_ms: float | None
+               ) -> dict[str, float]:  # fmt: skip
+    """The story detector's MinHash signatures over ``docs`` texts (its CPU part; the Redis
+    lookup is one round trip per batch): ms per document, and its share of the score worker's
+    per-document work (scoring, linking, stories)."""
+    bands, rows = bands_for(0.6)
+    stream = [texts[i % len(texts)] for i in range(docs)]
+    began = time.perf_counter()
+    for text in stream:
+        signature(text, bands, rows)
+    seconds = time.perf_counter() - began
+    linking_s = (linking_ms or 0.0) * docs / 1000
+    return {
+        "story_detection_ms_per_doc": round(seconds / docs * 1000, 4),
+        "story_detection_share": round(seconds / (seconds + scoring_s + linking_s), 4),
+    }
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -420,6 +442,7 @@ def run_bench(
         model={"name": scorer.name, "version": scorer.version},
         entity_linking_ms_per_doc=alone.entity_linking_ms_per_doc,
         entity_linking_share=alone.entity_linking_share,
+        **story_cost(load_corpus(), docs, alone.seconds, alone.entity_linking_ms_per_doc),
     )
     labels = {"sentiment": len(scorer.sentiment_labels), "topic": len(scorer.topic_labels)}
     del scorer  # its memory back before the workers start

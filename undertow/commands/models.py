@@ -398,7 +398,14 @@ def bench(
             f"{alone.entity_linking_ms_per_doc} ms/doc, {alone.entity_linking_share:.1%} of "
             "linking + scoring"
         )
-        result = alone.model_dump(mode="json")
+        from undertow.bench import story_cost  # noqa: PLC0415 (the shell's bench module)
+
+        stories = story_cost(load_corpus(), docs, alone.seconds, alone.entity_linking_ms_per_doc)
+        err.print(
+            f"story detection {stories['story_detection_ms_per_doc']} ms/doc, "
+            f"{stories['story_detection_share']:.1%} of the worker's per-document work"
+        )
+        result = alone.model_dump(mode="json") | stories
     else:
         from undertow.bench import run_bench  # noqa: PLC0415 (not needed by --model-only)
 
@@ -462,6 +469,7 @@ def _bench_table(result: dict[str, Any]) -> Table:
     rows = [
         ("model only", f"{result['model_only_dps']:.0f} docs/s"),
         ("entity linking", f"{result.get('entity_linking_share', 0):.1%} of linking + scoring"),
+        ("story detection", f"{result.get('story_detection_share', 0):.1%} of the worker's work"),
         ("end to end", f"{result['e2e_dps']:.0f} docs/s"),
         ("efficiency", f"{result['efficiency']:.2f}"),
         *_naive_rows(result),
