@@ -70,11 +70,16 @@ def test_a_labelled_day_per_rule_recall_false_alerts_and_delay(
     pipeline.produce([(d["id"].encode(), orjson.dumps(d)) for d in day.docs])
     wait_for("the day indexed", lambda: pipeline.es_count() >= len(day.docs), timeout=600)
 
-    # The repost storm: one story with its 80 reposts, in the index and in the windows.
+    # The repost storm: one story with its 80 reposts, under its company's ticker.
     ticker, reposts = day.storm
-    origin_query = {"bool": {"filter": [{"term": {"tickers": ticker}},
-                                        {"exists": {"field": "duplicate_of"}}]}}  # fmt: skip
-    assert pipeline.es_count(origin_query) == reposts
+    found = pipeline.es.search(
+        index=f"{pipeline.run}-docs*", size=0,
+        query={"match_phrase": {"text": "accused of hiding losses in leaked audit"}},
+        aggs={"stories": {"terms": {"field": "story_id"}},
+              "tickers": {"terms": {"field": "tickers"}}},
+    )["aggregations"]  # fmt: skip
+    assert [b["doc_count"] for b in found["stories"]["buckets"]] == [reposts + 1]
+    assert [b["key"] for b in found["tickers"]["buckets"]] == [ticker]
 
     events = tmp_path / "events.json"
     events.write_bytes(orjson.dumps({"events": day.events}))
