@@ -36,7 +36,7 @@ from streaming.clients import delete_prefixed, elasticsearch_client, kafka_pytho
 from streaming.indices import docs_pattern, index_templates
 from streaming.lag import lag
 from streaming.settings import TopicNames
-from streaming.stories import bands_for, signature
+from streaming.stories import bands_for, bands_of, minhash
 from streaming.topics import all_topics
 from streaming.workers import ROLES
 from undertow.settings import Settings, load_settings
@@ -141,7 +141,9 @@ def story_cost(texts: list[str], docs: int, scoring_s: float, linking_ms: float 
     stream = [texts[i % len(texts)] for i in range(docs)]
     began = time.perf_counter()
     for text in stream:
-        signature(text, bands, rows)
+        values = minhash(text)
+        if values is not None:
+            bands_of(values, bands, rows)
     seconds = time.perf_counter() - began
     linking_s = (linking_ms or 0.0) * docs / 1000
     return {
