@@ -35,7 +35,8 @@ class TrendPoint(Counts):
 
 
 class Trend(Counts):
-    """A scope over a window: its totals, first occurrences only, and the per-bucket series."""
+    """A scope over a window: its totals, one document per story (unique), and the per-bucket
+    series."""
 
     scope: str
     window_s: int
