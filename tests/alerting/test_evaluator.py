@@ -203,7 +203,14 @@ def _acme_history(windows: MemoryWindowStore, now: float) -> None:
         windows.add(_docs(1, "positive", now - minutes * 60, ("all", TICKER)))
 
 
-def _fired_rules(windows: MemoryWindowStore, clock: Clock) -> dict[str, Alert]:
+def _fired_rules(count: int, label: str) -> dict[str, Alert]:
+    """The rules that fire on ACME, by name, when ``count`` ``label`` documents arrive on top of
+    its ordinary traffic and a calm market."""
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    _acme_history(windows, now)
+    windows.add(_docs(count, label, now - 30, ("all", TICKER)))
     evaluator, _, _ = _evaluator(windows, clock)
     fired: dict[str, Alert] = {}
     for _ in range(3):
@@ -213,24 +220,14 @@ def _fired_rules(windows: MemoryWindowStore, clock: Clock) -> dict[str, Alert]:
 
 
 def test_a_surge_of_good_news_fires_the_volume_rule_and_not_the_negative_ones() -> None:
-    now = time.time()
-    windows, clock = MemoryWindowStore(), Clock(now)
-    _calm_market(windows, now)
-    _acme_history(windows, now)
-    windows.add(_docs(60, "positive", now - 30, ("all", TICKER)))
-    fired = _fired_rules(windows, clock)
+    fired = _fired_rules(60, "positive")
     assert set(fired) == {"volume_spike"}
     why = fired["volume_spike"].verdict["reason"]
     assert "60 documents in the window" in str(why), why
 
 
 def test_a_negative_burst_fires_each_rule_that_sees_it_each_naming_itself() -> None:
-    now = time.time()
-    windows, clock = MemoryWindowStore(), Clock(now)
-    _calm_market(windows, now)
-    _acme_history(windows, now)
-    windows.add(_docs(40, "negative", now - 30, ("all", TICKER)))
-    fired = _fired_rules(windows, clock)
+    fired = _fired_rules(40, "negative")
     assert set(fired) == {"negative_spike", "volume_spike", "sentiment_drop"}
     assert "negative" in str(fired["negative_spike"].verdict["reason"])
     assert "below the baseline" in str(fired["sentiment_drop"].verdict["reason"])
