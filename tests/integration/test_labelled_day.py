@@ -3,7 +3,6 @@ backtest, reported per rule as the acceptance of issue 21 asks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,9 @@ import pytest
 from tests.integration.conftest import undertow
 from tests.integration.labelled_day import Day, generate
 from tests.integration.pipeline import Pipeline, wait_for
-from undertow.settings import Settings
+from tests.integration.test_pipeline import pipeline  # noqa: F401 (the plain pipeline fixture)
 
 WINDOW = timedelta(minutes=10)
-
-
-@pytest.fixture
-def pipeline(stack: Settings, tmp_path: Path) -> Iterator[Pipeline]:
-    p = Pipeline(tmp_path)
-    try:
-        yield p
-    finally:
-        p.stop()
 
 
 def _detected(fired: list[dict[str, Any]], event: dict[str, str], rule: str) -> float | None:
@@ -61,7 +51,9 @@ def _false_ticker_alerts(
 
 
 def test_a_labelled_day_per_rule_recall_false_alerts_and_delay(
-    pipeline: Pipeline, tmp_path: Path, request: pytest.FixtureRequest
+    pipeline: Pipeline,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     day = generate(end)
