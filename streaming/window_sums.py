@@ -87,9 +87,6 @@ class WindowSums:
         self._shapes: set[tuple[int, int]] = set()
         self._swept = 0.0
 
-    def __len__(self) -> int:
-        return len(self._sums)
-
     def plan(self, span: Span, now: float, newest: Callable[[str], float]) -> Plan:
         """The reads ``span`` needs at ``now``; ``newest(scope)`` bounds the event time of the
         scope's newest document (a bucket that starts after it is empty and not read)."""
