@@ -159,17 +159,20 @@ class RedisWindowStore:
         counted = [doc for doc in docs if self.counts(doc, now)]
         settled = newest_settled(now, self.bucket_s, self.settle_s)
         late = keys.late_key(self.prefix)
+        any_late = False
         for doc in counted:
             start = bucket_start(doc.event_s, self.bucket_s)
             buckets = [keys.bucket_key(s, start, self.prefix) for s in doc.scopes]
+            is_late = start <= settled
+            any_late = any_late or is_late
             self._count(
                 keys=[keys.seen_key(doc.id, self.prefix),
                       keys.fingerprint_key(doc.fingerprint, self.prefix), late, *buckets],
                 args=[doc.id, self.retention_s, doc.label, doc.score,
-                      repr(now) if start <= settled else "", start, *doc.scopes],
+                      repr(now) if is_late else "", start, *doc.scopes],
                 client=pipe,
             )  # fmt: skip
-        if any(bucket_start(doc.event_s, self.bucket_s) <= settled for doc in counted):
+        if any_late:
             pipe.zremrangebyscore(late, "-inf", now - LATE_KEEP_S)
         kinds: set[str] = set()
         for doc in counted:
