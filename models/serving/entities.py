@@ -335,8 +335,7 @@ class EntityLinker:
     def _hits(self, full: str, tags: set[str]) -> list[tuple[int, int, _Alias]]:
         """Every alias written as a name in ``full``, those that need context only with it."""
         lower = full.lower()
-        market = _MARKET.search(full) is not None
-        words = set(re.findall(r"[a-z0-9]{2,}", lower))
+        context = _Context(full, lower)
         hits: list[tuple[int, int, _Alias]] = []
         doubtful: list[tuple[int, int, _Alias]] = []
         for end, (length, aliases) in self._automaton.iter(lower):
@@ -348,14 +347,34 @@ class EntityLinker:
                 if not _as_name(written, alias):
                     continue
                 ins = self.instruments[alias.instrument]
-                context = not alias.needs_context or market or ins.ticker in tags
-                context = context or bool(ins.sector & words)
-                context = context or bool(_SUFFIX_AFTER.match(full, end + 1)
-                                          or _MOVE.match(full, end + 1))  # fmt: skip
-                (hits if context else doubtful).append((start, end + 1, alias))
+                found = not alias.needs_context or context.has(ins, tags, end + 1)
+                (hits if found else doubtful).append((start, end + 1, alias))
         # A doubtful name counts beside a company of its industry ("Visa and Mastercard").
         near = {w for _, _, a in hits for w in self.instruments[a.instrument].sector}
         return hits + [h for h in doubtful if self.instruments[h[2].instrument].sector & near]
+
+
+class _Context:
+    """What makes an ambiguous name a company in one document, looked at only when such a name
+    is found (most documents have none)."""
+
+    def __init__(self, full: str, lower: str) -> None:
+        self.full = full
+        self.lower = lower
+        self._market: bool | None = None
+        self._words: set[str] | None = None
+
+    def has(self, ins: Instrument, tags: set[str], after: int) -> bool:
+        """Whether the document gives ``ins``, named just before ``after``, its context."""
+        if self._market is None:
+            self._market = _MARKET.search(self.full) is not None
+        if self._market or ins.ticker in tags:
+            return True
+        if _SUFFIX_AFTER.match(self.full, after) or _MOVE.match(self.full, after):
+            return True
+        if self._words is None:
+            self._words = set(re.findall(r"[a-z0-9]{2,}", self.lower))
+        return bool(ins.sector & self._words)
 
 
 def _as_name(written: str, alias: _Alias) -> bool:
