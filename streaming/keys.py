@@ -16,6 +16,12 @@ def bucket_key(scope: str, bucket_start: int, prefix: str) -> str:
     return f"{prefix}:w:{scope}:{bucket_start}"
 
 
+def rollup_key(scope: str, rollup_start: int, prefix: str) -> str:
+    """The hash holding one rollup period's counts for one scope (kept for weeks: seasonal
+    baselines read the same time of day on earlier days)."""
+    return f"{prefix}:r:{scope}:{rollup_start}"
+
+
 def seen_key(doc_id: str, prefix: str) -> str:
     """The set of scopes a document has been counted in (makes counting idempotent)."""
     return f"{prefix}:seen:{doc_id}"

@@ -156,6 +156,11 @@ class StreamingSettings(_Section):
     max_clock_skew_s: int = Field(default=300, ge=0, le=7 * 86_400)
     bucket_s: int = Field(default=60, ge=1, le=86_400)
     retention_s: int = Field(default=48 * 3600, ge=60)
+    # Rollups: the same counts per rollup_s (half-hours: the US open at 13:30 and close at
+    # 20:00 UTC fall on their edges), kept rollup_retention_s for seasonal baselines (the same
+    # time of day on earlier days; alerting.rules' `baseline: seasonal`). 0 = no rollups.
+    rollup_s: int = Field(default=1800, ge=60, le=86_400)
+    rollup_retention_s: int = Field(default=35 * 86_400, ge=0, le=400 * 86_400)
     # A document id scored within this time is not scored again (0 = never skip).
     dedupe_ttl_s: int = Field(default=48 * 3600, ge=0)
     # Mask e-mail addresses and phone numbers in text and title before scoring and indexing.
@@ -170,6 +175,13 @@ class StreamingSettings(_Section):
     max_backoff_s: float = Field(default=30.0, gt=0)
     # Where Faust keeps its small state directory.
     data_dir: Path = Path(".undertow/faust")
+
+    @model_validator(mode="after")
+    def _rollups_hold_whole_buckets(self) -> StreamingSettings:
+        if self.rollup_s % self.bucket_s:
+            raise ValueError(f"rollup_s ({self.rollup_s}) must be a multiple of bucket_s "
+                             f"({self.bucket_s})")  # fmt: skip
+        return self
 
 
 class StoresConfig(Protocol):

@@ -29,7 +29,9 @@ from streaming.windows import (
     Window,
     bucket_start,
     bucket_starts,
+    covering,
     newest_settled,
+    summed,
     window_of,
 )
 
@@ -88,34 +90,46 @@ class WindowStore(Protocol):
         """The windows of many scopes at once, in the order of ``spans``; a window may come as
         one bucket holding its sums."""
 
+    def rollups(self, spans: Sequence[Span]) -> list[Window]:
+        """Per span, the rollup periods of its scope that overlap it, summed into one bucket
+        with the seconds they cover as ``span_s`` (empty past the rollup retention)."""
+
 
 def each_window(store: WindowStore, spans: Iterable[Span]) -> list[Window]:
     """``windows`` as one ``window`` call per span (stores where a read is cheap)."""
     return [store.window(*span) for span in spans]
 
 
-# KEYS: seen set, fingerprint key, late set, then one bucket hash per scope.
-# ARGV: doc id, ttl, label, score, when (if the bucket has settled, else ''), the bucket start,
-# then the scope names in bucket order.
+# KEYS: seen set, fingerprint key, late set, one bucket hash per scope, then (with rollups) one
+# rollup hash per scope. ARGV: doc id, ttl, label, score, when (if the bucket has settled, else
+# ''), the bucket start, the number of scopes, the rollup ttl (0: no rollups), the scope names.
 _COUNT = """
 local first = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
 local unique = first and true or (redis.call('GET', KEYS[2]) == ARGV[1])
+local n = tonumber(ARGV[7])
+local rollup_ttl = tonumber(ARGV[8])
+local function bump(b, ttl)
+  redis.call('HINCRBY', b, 'total', 1)
+  redis.call('HINCRBY', b, ARGV[3], 1)
+  redis.call('HINCRBYFLOAT', b, 'score_sum', ARGV[4])
+  if unique then
+    redis.call('HINCRBY', b, 'u_total', 1)
+    redis.call('HINCRBY', b, 'u_' .. ARGV[3], 1)
+    redis.call('HINCRBYFLOAT', b, 'u_score_sum', ARGV[4])
+  end
+  redis.call('EXPIRE', b, ttl)
+end
 local counted = 0
-for i = 4, #KEYS do
-  if redis.call('SADD', KEYS[1], ARGV[i + 3]) == 1 then
+for i = 1, n do
+  local scope = ARGV[8 + i]
+  if redis.call('SADD', KEYS[1], scope) == 1 then
     if ARGV[5] ~= '' then
-      redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6] .. ':' .. ARGV[i + 3])
+      redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6] .. ':' .. scope)
     end
-    local b = KEYS[i]
-    redis.call('HINCRBY', b, 'total', 1)
-    redis.call('HINCRBY', b, ARGV[3], 1)
-    redis.call('HINCRBYFLOAT', b, 'score_sum', ARGV[4])
-    if unique then
-      redis.call('HINCRBY', b, 'u_total', 1)
-      redis.call('HINCRBY', b, 'u_' .. ARGV[3], 1)
-      redis.call('HINCRBYFLOAT', b, 'u_score_sum', ARGV[4])
+    bump(KEYS[3 + i], ARGV[2])
+    if rollup_ttl > 0 then
+      bump(KEYS[3 + n + i], rollup_ttl)
     end
-    redis.call('EXPIRE', b, ARGV[2])
     counted = counted + 1
   end
 end
@@ -131,6 +145,7 @@ class RedisWindowStore:
         self, client: redis.Redis, bucket_s: int = 60, retention_s: int = 48 * 3600,
         *, prefix: str, max_scopes: int | None = None, settle_s: float = 60.0,
         refresh_s: float = 600.0, clock: Callable[[], float] = time.time,
+        rollup_s: int = 1800, rollup_retention_s: int = 35 * 86_400,
     ) -> None:  # fmt: skip
         self.client = client
         self.bucket_s = bucket_s
@@ -142,6 +157,13 @@ class RedisWindowStore:
         # counted into it later is noted in the late set (streaming.window_sums).
         self.settle_s = settle_s
         self.clock = clock
+        # Rollups (seasonal baselines): counts per rollup_s, kept rollup_retention_s (0: none).
+        self.rollup_s = rollup_s
+        self.rollup_retention_s = rollup_retention_s
+        self.refresh_s = refresh_s
+        # Rollup hashes read lately: (scope, start) → (when read, the hash); read again after
+        # refresh_s (a seasonal baseline reads the same earlier days every tick).
+        self._rollups: dict[tuple[str, int], tuple[float, Mapping[str, str]]] = {}
         self._late_from: float | None = None
         self._sums = WindowSums(bucket_s, settle_s=settle_s, refresh_s=refresh_s)
         # Per kind, the latest ``active`` listing: its since and each value's newest document.
@@ -163,13 +185,17 @@ class RedisWindowStore:
         for doc in counted:
             start = bucket_start(doc.event_s, self.bucket_s)
             buckets = [keys.bucket_key(s, start, self.prefix) for s in doc.scopes]
+            if self.rollup_retention_s:
+                period = bucket_start(doc.event_s, self.rollup_s)
+                buckets += [keys.rollup_key(s, period, self.prefix) for s in doc.scopes]
             is_late = start <= settled
             any_late = any_late or is_late
             self._count(
                 keys=[keys.seen_key(doc.id, self.prefix),
                       keys.fingerprint_key(doc.fingerprint, self.prefix), late, *buckets],
                 args=[doc.id, self.retention_s, doc.label, doc.score,
-                      repr(now) if is_late else "", start, *doc.scopes],
+                      repr(now) if is_late else "", start, len(doc.scopes),
+                      self.rollup_retention_s, *doc.scopes],
                 client=pipe,
             )  # fmt: skip
         if any_late:
@@ -231,6 +257,29 @@ class RedisWindowStore:
         self._sums.sweep(now)
         return [found[of_span[span].key] for span in spans]
 
+    def rollups(self, spans: Sequence[Span]) -> list[Window]:
+        """Per span, its scope's rollup periods that overlap it, summed, with the seconds they
+        cover as ``span_s``; one pipelined read of those not read within refresh_s."""
+        now = time.monotonic()
+        self._rollups = {k: v for k, v in self._rollups.items() if v[0] > now - self.refresh_s}
+        periods = {span: covering(span.end_s, span.window_s, self.rollup_s) for span in spans}
+        wanted = list(dict.fromkeys(
+            (span.scope, start) for span, starts in periods.items() for start in starts
+            if (span.scope, start) not in self._rollups))  # fmt: skip
+        for i in range(0, len(wanted), READ_CHUNK):
+            chunk = wanted[i : i + READ_CHUNK]
+            pipe = self.client.pipeline(transaction=False)
+            for scope, start in chunk:
+                pipe.hgetall(keys.rollup_key(scope, start, self.prefix))
+            for key, found in zip(chunk, pipe.execute(), strict=True):
+                self._rollups[key] = (now, found)
+        out = []
+        for span in spans:
+            starts = periods[span]
+            hashes = [self._rollups[(span.scope, start)][1] for start in starts]
+            out.append(summed([window_of(starts, hashes)], len(starts) * self.rollup_s))
+        return out
+
     def _late_counts(self) -> list[tuple[str, int]]:
         """(scope, bucket start) counted into after the bucket settled, since the last call."""
         # Wall time, as the sink scores the late set (self.clock may be a simulated one).
@@ -272,12 +321,15 @@ class MemoryWindowStore:
     """The same contract in memory: the fake for unit tests of rules and the evaluator."""
 
     def __init__(
-        self, bucket_s: int = 60, retention_s: int = 48 * 3600, max_scopes: int | None = None
-    ) -> None:
+        self, bucket_s: int = 60, retention_s: int = 48 * 3600, max_scopes: int | None = None,
+        rollup_s: int = 1800,
+    ) -> None:  # fmt: skip
         self.bucket_s = bucket_s
         self.retention_s = retention_s
         self.max_scopes = max_scopes
+        self.rollup_s = rollup_s
         self.buckets: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+        self.periods: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.first: dict[str, str] = {}
         self.last_seen: dict[tuple[str, str], float] = {}
@@ -296,6 +348,8 @@ class MemoryWindowStore:
                     continue
                 self.seen[doc.id].add(scope)
                 self._bump(self.buckets[(scope, start)], doc, unique)
+                period = bucket_start(doc.event_s, self.rollup_s)
+                self._bump(self.periods[(scope, period)], doc, unique)
                 kind, _, value = scope.partition(":")
                 if value:
                     last = self.last_seen.get((kind, value), doc.event_s)
@@ -338,3 +392,12 @@ class MemoryWindowStore:
     def windows(self, spans: Sequence[Span]) -> list[Window]:
         """One ``window`` per span: memory is cheap to read."""
         return each_window(self, spans)
+
+    def rollups(self, spans: Sequence[Span]) -> list[Window]:
+        """The rollup periods overlapping each span, summed."""
+        out = []
+        for scope, end_s, window_s in spans:
+            starts = covering(end_s, window_s, self.rollup_s)
+            found = window_of(starts, [self.periods.get((scope, s), {}) for s in starts])
+            out.append(summed([found], len(starts) * self.rollup_s))
+        return out

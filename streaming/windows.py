@@ -7,7 +7,7 @@ of its buckets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -30,6 +30,13 @@ def bucket_starts(end_s: float, window_s: int, size_s: int) -> list[int]:
     last = bucket_start(end_s, size_s)
     count = bucket_count(window_s, size_s)
     return [last - i * size_s for i in range(count - 1, -1, -1)]
+
+
+def covering(end_s: float, window_s: int, size_s: int) -> list[int]:
+    """Starts of the ``size_s`` periods that overlap the ``window_s`` ending at ``end_s``
+    (rollups: a seasonal baseline reads the periods around the same time of an earlier day)."""
+    first, last = bucket_start(end_s - window_s, size_s), bucket_start(end_s, size_s)
+    return list(range(first, last + 1, size_s))
 
 
 def newest_settled(now_s: float, size_s: int, settle_s: float) -> int:
@@ -124,6 +131,9 @@ class Window:
     starts: list[int]
     buckets: list[Stats]
     unique_buckets: list[Stats] = field(default_factory=list)
+    # How many seconds of counts it holds when that is not the span it was read for (a
+    # seasonal baseline: rollup periods of several days); 0: the span's.
+    span_s: float = 0.0
 
     @property
     def stats(self) -> Stats:
@@ -136,6 +146,12 @@ class Window:
         if len(self.unique_buckets) == 1:
             return self.unique_buckets[0]
         return sum(self.unique_buckets, Stats())
+
+
+def summed(windows: Sequence[Window], span_s: float) -> Window:
+    """Windows added up into one bucket holding ``span_s`` seconds of counts."""
+    return Window([w.starts[0] for w in windows[:1]], [sum((w.stats for w in windows), Stats())],
+                  [sum((w.unique for w in windows), Stats())], span_s)  # fmt: skip
 
 
 def window_of(starts: list[int], hashes: Iterable[Mapping[str, str | float]]) -> Window:

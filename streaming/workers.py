@@ -139,6 +139,8 @@ def sink_role(settings: PipelineConfig) -> Role:
             st.retention_s,
             prefix=settings.redis.key_prefix,
             max_scopes=st.max_scopes,
+            rollup_s=st.rollup_s,
+            rollup_retention_s=st.rollup_retention_s,
         ),
         ElasticsearchSink(
             es,

@@ -92,7 +92,8 @@ def run_evaluator_bench(
 
     try:
         store = RedisWindowStore(client, st.bucket_s, st.retention_s, prefix=prefix,
-                                 max_scopes=st.max_scopes, clock=clock)  # fmt: skip
+                                 max_scopes=st.max_scopes, clock=clock, rollup_s=st.rollup_s,
+                                 rollup_retention_s=st.rollup_retention_s)  # fmt: skip
         docs, burst = _docs(scopes, clock_at[0], rng)
         progress(f"counting {len(docs)} documents over {scopes} scopes into Redis")
         began = time.monotonic()

@@ -10,7 +10,7 @@ import uuid
 from streaming.clients import redis_client
 from streaming.window_store import Countable, RedisWindowStore
 from streaming.windows import Span, Window
-from tests.streaming.window_contract import check_contract, check_scope_bound
+from tests.streaming.window_contract import check_contract, check_rollups, check_scope_bound
 from undertow.settings import Settings
 
 
@@ -20,6 +20,7 @@ def test_redis_store_meets_the_contract(stack: Settings) -> None:
         check_contract(RedisWindowStore(client, bucket_s=60, retention_s=48 * 3600,
                                         prefix="undertow-test"))  # fmt: skip
         check_scope_bound(RedisWindowStore(client, prefix="undertow-test-bound", max_scopes=3))
+        check_rollups(RedisWindowStore(client, retention_s=4 * 86_400, prefix="undertow-test"))
     finally:
         for key in [
             *client.scan_iter("undertow-test:*"),

@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 
 from streaming.window_store import Countable, MemoryWindowStore
 from streaming.windows import Stats, bucket_start, bucket_starts
-from tests.streaming.window_contract import check_contract, check_scope_bound
+from tests.streaming.window_contract import check_contract, check_rollups, check_scope_bound
 
 
 def test_memory_store_meets_the_contract() -> None:
     check_contract(MemoryWindowStore(retention_s=48 * 3600))
     check_scope_bound(MemoryWindowStore(retention_s=48 * 3600, max_scopes=3))
+    check_rollups(MemoryWindowStore(retention_s=4 * 86_400))
 
 
 def test_bucket_starts_cover_the_window_ending_with_the_current_bucket() -> None:

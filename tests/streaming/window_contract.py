@@ -7,6 +7,7 @@ import time
 import uuid
 
 from streaming.window_store import Countable, WindowStore
+from streaming.windows import Span
 
 BUCKET = 60
 
@@ -62,3 +63,27 @@ def check_scope_bound(store: WindowStore) -> None:
     store.add([_doc("neutral", 0.0, now - 3600, scopes=(f"ticker:{names[2]}",))])  # late
     store.add([_doc("neutral", 0.0, now, scopes=(f"ticker:{names[0]}",))])  # back again
     assert store.scopes("ticker") == [names[0], names[4], names[3]]
+
+
+def check_rollups(store: WindowStore) -> None:
+    """Counts are kept per rollup period (half an hour) as well, for seasonal baselines: a
+    span's periods come summed, with the seconds they cover. For a store made with a retention
+    of three days or more."""
+    scope = f"ticker:R{uuid.uuid4().hex[:6].upper()}"
+    half = 1800
+    start = (int(time.time()) // half - 96) * half  # two days ago, where a period begins
+    docs = [
+        _doc("negative", -0.8, start + 60, scopes=(scope,)),
+        _doc("neutral", 0.0, start + half - 60, scopes=(scope,)),
+        _doc("positive", 0.6, start + half + 60, scopes=(scope,)),
+    ]
+    assert store.add(docs) == 3
+    one, both, none = store.rollups([
+        Span(scope, start + 900, 600),  # inside the first period
+        Span(scope, start + half + 300, 600),  # across the edge of the two
+        Span(scope, start - 3 * half + 900, 600),  # before anything was counted
+    ])  # fmt: skip
+    assert (one.stats.total, one.stats.negative, one.span_s) == (2, 1, half)
+    assert (both.stats.total, both.stats.positive, both.span_s) == (3, 1, 2 * half)
+    assert abs(both.stats.score_sum - (-0.8 + 0.0 + 0.6)) < 1e-6
+    assert (none.stats.total, none.span_s) == (0, half)
