@@ -74,6 +74,7 @@ class Services:
     tick_s: float
     streams: StreamSlots
     retention_s: int = 48 * 3600
+    rollup_s: int = 1800
 
 
 class StreamSlots:
@@ -391,6 +392,7 @@ def run_backtest(body: BacktestRequest, services: Svc, _: Operator) -> backtest.
             configs=configs,
             events=body.events,
             retention_s=services.retention_s,
+            rollup_s=services.rollup_s,
         )
     except ThresholdError as exc:
         raise _unprocessable(["body", *exc.field.split(".")], exc.message) from exc

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,14 +20,24 @@ from elasticsearch import Elasticsearch
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from alerting.alert_store import MemoryAlertStore
+from alerting.baselines import lookback_s
 from alerting.evaluator import Evaluator
 from alerting.evidence import SCOPE_FIELDS
 from alerting.notifiers import MemoryDispatcher
+from alerting.rules.base import RuleThresholds
 from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from alerting.threshold_store import MemoryThresholdStore
 from alerting.thresholds import KINDS, ThresholdError, ThresholdSet, apply_change
 from streaming.window_store import Countable, each_window
-from streaming.windows import LABELS, Span, Stats, Window, bucket_count, bucket_start
+from streaming.windows import (
+    LABELS,
+    Span,
+    Stats,
+    Window,
+    bucket_count,
+    bucket_start,
+    covering,
+)
 
 PAGE = 5000
 MAX_SINCE = timedelta(days=31)
@@ -198,10 +208,13 @@ class HistoryWindows:
     the scopes whose alerts it holds, which is all that can change there.
     """
 
-    def __init__(self, history: History, clock: SimulatedClock, retention_s: int) -> None:
+    def __init__(
+        self, history: History, clock: SimulatedClock, retention_s: int, rollup_s: int = 1800
+    ) -> None:
         self.history = history
         self.clock = clock
         self.retention_s = retention_s
+        self.rollup_s = rollup_s
         # Plain lists: a window is two row lookups and ten subtractions, no array overhead.
         self._sums = {scope: history.prefix_sums(scope).tolist() for scope in history.counts}
         # (kind, since as buckets before now) → the bucket, the tick and what it listed.
@@ -265,6 +278,16 @@ class HistoryWindows:
         """One ``window`` per span: two row lookups each."""
         return each_window(self, spans)
 
+    def rollups(self, spans: Sequence[Span]) -> list[Window]:
+        """As live: the rollup periods overlapping each span, from the same prefix sums."""
+        out = []
+        for scope, end_s, window_s in spans:
+            starts = covering(end_s, window_s, self.rollup_s)
+            whole = starts[-1] + self.rollup_s - starts[0]
+            out.append(replace(self.window(scope, starts[-1] + self.rollup_s - 1e-3, whole),
+                               span_s=whole))  # fmt: skip
+        return out
+
 
 class SimulatedClock:
     """The backtest's time: set by the driver, read by the evaluator and the window store."""
@@ -284,6 +307,7 @@ def simulate(
     end_s: float,
     tick_s: float,
     retention_s: int,
+    rollup_s: int = 1800,
 ) -> list[FiredAlert]:
     """Run the live evaluator tick by tick from ``start_s`` to ``end_s``; return the alerts.
 
@@ -291,7 +315,7 @@ def simulate(
     to the first tick of the next bucket; otherwise it advances one tick.
     """
     clock = SimulatedClock(start_s)
-    windows = HistoryWindows(history, clock, retention_s)
+    windows = HistoryWindows(history, clock, retention_s, rollup_s)
     alerts, dispatcher = MemoryAlertStore(), MemoryDispatcher()
     evaluator = Evaluator(
         windows, MemoryThresholdStore(tset), alerts, dispatcher, None,
@@ -408,6 +432,14 @@ def configurations(base: list[str], sweep: dict[str, list[str]]) -> dict[str, li
     return configs
 
 
+def _looks_back_s(t: RuleThresholds) -> float:
+    """How much history before a window its baseline reads (a seasonal one may fall back to
+    the recent one)."""
+    if t.baseline == "seasonal":
+        return max(t.baseline_s, lookback_s(t.seasonal_days))
+    return t.baseline_s
+
+
 def _every_rule(tset: ThresholdSet) -> list[Any]:
     return [t for name in REGISTRY for t in tset.of(name).defaults.values()]
 
@@ -424,13 +456,14 @@ def run(
     events: list[LabelledEvent] | None = None,
     now: datetime | None = None,
     retention_s: int = 48 * 3600,
+    rollup_s: int = 1800,
 ) -> BacktestReport:
     """Backtest each named configuration (a list of assignments over ``tset``) over ``since``."""
     if not timedelta(0) < since <= MAX_SINCE:
         raise ThresholdError("since", f"a backtest covers up to {MAX_SINCE.days} days")
     until = now or datetime.now(UTC)
     sets = {name: with_values(tset, assigns) for name, assigns in configs.items()}
-    longest = max(t.window_s + t.baseline_s for s in sets.values() for t in _every_rule(s))
+    longest = max(t.window_s + _looks_back_s(t) for s in sets.values() for t in _every_rule(s))
     history = load_history(es, pattern, until - since - timedelta(seconds=longest), until, bucket_s)
     days = since.total_seconds() / 86400
     start_s = (until - since).timestamp()
@@ -438,7 +471,7 @@ def run(
     for name, candidate_set in sets.items():
         fired = simulate(
             history, candidate_set, start_s=start_s, end_s=until.timestamp(), tick_s=tick_s,
-            retention_s=retention_s,
+            retention_s=retention_s, rollup_s=rollup_s,
         )  # fmt: skip
         window = max(t.window_s for t in _every_rule(candidate_set))
         by_rule = {

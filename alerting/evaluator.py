@@ -27,6 +27,7 @@ from typing import Any
 import redis
 
 from alerting.alert_store import AlertStore, ScopeChange
+from alerting.baselines import same_time_earlier
 from alerting.evidence import EvidenceFinder, discover_url
 from alerting.lease import Fence, Fenced, Lease
 from alerting.lifecycle import Event, ScopeState, step
@@ -38,7 +39,7 @@ from alerting.threshold_store import ThresholdStore
 from alerting.thresholds import ThresholdError, ThresholdSet
 from streaming import keys
 from streaming.window_store import WindowStore
-from streaming.windows import Span, Window, bucket_start
+from streaming.windows import Span, Window, bucket_start, summed
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,18 @@ class _Tick:
     legacy: dict[tuple[str, str], str] = field(default_factory=dict)
     # The windows read this tick (in bulk, before the rules run), and each scope's thresholds.
     windows: dict[Span, Window] = field(default_factory=dict)
+    # Rollup windows read this tick, and per seasonal setting the earlier days it compares with.
+    rollups: dict[Span, Window] = field(default_factory=dict)
+    seasons: dict[tuple[str, int, int, int], list[float]] = field(default_factory=dict)
     listed: dict[str, dict[str, float]] = field(default_factory=dict)
     limits: dict[tuple[str, str], RuleThresholds] = field(default_factory=dict)
     events: list[tuple[Alert, Event]] = field(default_factory=list)
+
+
+def _figures(baseline: Window, t: RuleThresholds) -> dict[str, float]:
+    """An alert's baseline: its counts and how many seconds of history they are (a seasonal
+    baseline: the periods of its days together)."""
+    return baseline.unique.as_dict() | {"seconds": baseline.span_s or t.baseline_s}
 
 
 def _utc(ts: float) -> datetime:
@@ -208,19 +218,60 @@ class Evaluator:
         return found
 
     def _prefetch(self, rule: Rule[Any], scopes: list[str], now: _Tick) -> None:
-        """Read the windows the rule needs on ``scopes`` in two bulk reads: every current
-        window, then the baselines of the scopes with enough documents or a state."""
+        """Read the windows the rule needs on ``scopes`` in bulk: every current window, then
+        the baselines of the scopes with enough documents or a state."""
         current = [Span(s, now.at, self._limits(rule, s, now).window_s) for s in scopes]
         self._read(current, now)
-        baselines: list[Span] = []
+        recent: list[Span] = []
+        seasonal: list[Span] = []
         for scope, span in zip(scopes, current, strict=True):
             t = self._limits(rule, scope, now)
             held = now.states.get((rule.name, scope), ScopeState()).phase != "idle"
             if held or now.windows[span].stats.total >= t.min_docs:
-                _, base_end = windows_of(now.at, t, self.bucket_s)
-                baselines += [Span(scope, base_end, t.baseline_s),
-                              Span("all", base_end, t.baseline_s)]  # fmt: skip
-        self._read(baselines, now)
+                for of in (scope, "all"):
+                    spans, periods = self._baseline_spans(of, t, now)
+                    recent += spans
+                    seasonal += periods
+        self._read(recent, now)
+        self._read_rollups(seasonal, now)
+
+    def _season(self, t: RuleThresholds, now: _Tick) -> list[float]:
+        """Where a seasonal baseline's windows end: the same time of day on the earlier days
+        of its kind on which the system counted anything then (``all`` has documents); none
+        with fewer than ``seasonal_min_days`` of them (the recent baseline is used)."""
+        key = (t.timezone, t.seasonal_days, t.seasonal_min_days, t.window_s)
+        found = now.seasons.get(key)
+        if found is None:
+            ends = same_time_earlier(now.at, t.seasonal_days, t.timezone)
+            spans = [Span("all", end, t.window_s) for end in ends]
+            self._read_rollups(spans, now)
+            counted = [span.end_s for span in spans if now.rollups[span].stats.total > 0]
+            found = now.seasons[key] = counted if len(counted) >= t.seasonal_min_days else []
+        return found
+
+    def _baseline_spans(
+        self, scope: str, t: RuleThresholds, now: _Tick
+    ) -> tuple[list[Span], list[Span]]:
+        """What ``scope``'s baseline reads: a window before the current one (recent), or the
+        rollups of the same time on earlier days (seasonal)."""
+        if t.baseline == "seasonal" and (ends := self._season(t, now)):
+            return [], [Span(scope, end, t.window_s) for end in ends]
+        _, base_end = windows_of(now.at, t, self.bucket_s)
+        return [Span(scope, base_end, t.baseline_s)], []
+
+    def _baseline(self, scope: str, t: RuleThresholds, now: _Tick) -> Window:
+        """``scope``'s baseline for ``t``; a seasonal one holds the seconds it covers."""
+        recent, seasonal = self._baseline_spans(scope, t, now)
+        if recent:
+            return self._window(now, *recent[0])
+        self._read_rollups(seasonal, now)
+        days = [now.rollups[span] for span in seasonal]
+        return summed(days, sum(day.span_s for day in days))
+
+    def _read_rollups(self, spans: list[Span], now: _Tick) -> None:
+        wanted = [span for span in dict.fromkeys(spans) if span not in now.rollups]
+        if wanted:
+            now.rollups.update(zip(wanted, self.windows.rollups(wanted), strict=True))
 
     def _quiet(self, rule: Rule[Any], scope: str, now: _Tick) -> bool:
         """No state and too few documents to fire: nothing to do (the common case, checked
@@ -249,9 +300,8 @@ class Evaluator:
     ) -> tuple[Verdict, Window]:
         """The rule's verdict for one scope, with its baseline window; a scope other than
         ``all`` gets the market-wide baseline too (for when its own is too small)."""
-        _, base_end = windows_of(now.at, t, self.bucket_s)
-        baseline = self._window(now, scope, base_end, t.baseline_s)
-        market = None if scope == "all" else self._window(now, "all", base_end, t.baseline_s)
+        baseline = self._baseline(scope, t, now)
+        market = None if scope == "all" else self._baseline("all", t, now)
         return rule.evaluate(current, baseline, t, market), baseline
 
     def tick(self, fence: Fence | None = None) -> list[tuple[Alert, Event]]:
@@ -375,13 +425,13 @@ class Evaluator:
                 started_at=_utc(seen.now),
                 updated_at=_utc(seen.now),
                 current=seen.current.unique.as_dict(),
-                baseline=seen.baseline.unique.as_dict(),
+                baseline=_figures(seen.baseline, seen.thresholds),
                 thresholds_version=seen.version,
             )
         changes: dict[str, object] = {
             "updated_at": _utc(seen.now),
             "current": seen.current.unique.as_dict(),
-            "baseline": seen.baseline.unique.as_dict(),
+            "baseline": _figures(seen.baseline, seen.thresholds),
             "verdict": seen.verdict.as_dict(),
             "thresholds_version": seen.version,
         }

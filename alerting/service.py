@@ -58,7 +58,14 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
     client = redis_client(settings.redis)
     es = elasticsearch_client(settings.elasticsearch)
     st = settings.streaming
-    windows = RedisWindowStore(client, st.bucket_s, st.retention_s, prefix=prefix)
+    windows = RedisWindowStore(
+        client,
+        st.bucket_s,
+        st.retention_s,
+        prefix=prefix,
+        rollup_s=st.rollup_s,
+        rollup_retention_s=st.rollup_retention_s,
+    )
     thresholds, alerts = RedisThresholdStore(client, prefix), RedisAlertStore(client, prefix)
     notifiers: list[Notifier] = [
         LiveFeedNotifier(client, prefix),
@@ -104,6 +111,7 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         bucket_s=st.bucket_s,
         tick_s=settings.alerting.tick_s,
         retention_s=st.retention_s,
+        rollup_s=st.rollup_s,
         streams=StreamSlots(settings.alerting.max_streams_per_key, settings.alerting.max_streams),
     )
     return Alerting(services, evaluator, producer)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from streaming.windows import Stats, Window
 
@@ -36,6 +37,30 @@ class RuleThresholds(BaseModel):
     # Count every document (True) or one per story (False: a story reposted 80 times counts
     # once in the rule; the minimum volume min_docs always counts every document).
     count_reposts: bool = False
+    # The baseline: the baseline_s before the window (recent), or the same time of day on the
+    # seasonal_days previous days of the same kind, weekdays or weekend days, in `timezone`
+    # (seasonal: alerting.baselines). With fewer than seasonal_min_days of history (days on
+    # which the system counted anything at that time), the recent baseline is used.
+    baseline: Literal["recent", "seasonal"] = "recent"
+    seasonal_days: int = Field(default=5, ge=1, le=20)
+    seasonal_min_days: int = Field(default=3, ge=1, le=20)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: UTC, "
+                             "America/New_York, Europe/London)") from None  # fmt: skip
+        return value
+
+    @model_validator(mode="after")
+    def _enough_days(self) -> RuleThresholds:
+        if self.seasonal_min_days > self.seasonal_days:
+            raise ValueError("seasonal_min_days must not exceed seasonal_days")
+        return self
 
     def counted(self, window: Window) -> Stats:
         """The window's counts as this rule weighs reposts."""

@@ -50,10 +50,11 @@ class VolumeThresholds(RuleThresholds):
 
 
 def evaluate(
-    current: Stats, baseline: Stats, t: VolumeThresholds, *, window_s: int, baseline_s: int,
-    market: Stats | None = None,
+    current: Stats, baseline: Stats, t: VolumeThresholds, *, window_s: int, baseline_s: float,
+    market: Stats | None = None, seasonal: bool = False,
 ) -> Verdict:  # fmt: skip
-    """The verdict for one scope; ``market`` is the market-wide baseline (None for ``all``)."""
+    """The verdict for one scope; ``market`` is the market-wide baseline (None for ``all``);
+    ``seasonal``: the baseline is the same time on earlier days (said in the reason)."""
     count = current.total
 
     def verdict(spiking: bool, holding: bool, severity: Severity | None, reason: str, *,
@@ -78,7 +79,9 @@ def evaluate(
     if failed:
         return verdict(False, holding, None, "; ".join(failed), expected=expected, ratio=ratio, z=z)
     severity: Severity = "critical" if ratio >= t.critical.ratio else "warning"
-    why = f"{count} documents in the window, {ratio:.1f}x the {expected:.1f} expected (z {z:.1f})"
+    when = " at this time of day" if seasonal else ""
+    why = (f"{count} documents in the window, {ratio:.1f}x the {expected:.1f} expected{when} "
+           f"(z {z:.1f})")  # fmt: skip
     return verdict(True, True, severity, why, expected=expected, ratio=ratio, z=z)
 
 
@@ -96,4 +99,5 @@ class VolumeSpike:
 
         market = t.counted(fallback) if fallback is not None else None
         return evaluate(t.counted(current), t.counted(baseline), t, window_s=t.window_s,
-                        baseline_s=t.baseline_s, market=market)  # fmt: skip
+                        baseline_s=baseline.span_s or t.baseline_s, market=market,
+                        seasonal=bool(baseline.span_s))  # fmt: skip

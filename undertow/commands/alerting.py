@@ -188,6 +188,7 @@ def backtest_cmd(
             configs=configs,
             events=labelled,
             retention_s=settings.streaming.retention_s,
+            rollup_s=settings.streaming.rollup_s,
         )
     except ThresholdError as exc:
         raise ThresholdCommandError(str(exc)) from exc
