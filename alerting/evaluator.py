@@ -28,7 +28,7 @@ import redis
 
 from alerting.alert_store import AlertStore, ScopeChange
 from alerting.baselines import same_time_earlier
-from alerting.evidence import EvidenceFinder, discover_url
+from alerting.evidence import Evidence, discover_url
 from alerting.lease import Fence, Fenced, Lease
 from alerting.lifecycle import Event, ScopeState, step
 from alerting.notifiers import Dispatch
@@ -146,7 +146,7 @@ class Evaluator:
         thresholds: ThresholdStore,
         alerts: AlertStore,
         dispatcher: Dispatch,
-        evidence: EvidenceFinder | None,
+        evidence: Evidence | None,
         *,
         bucket_s: int = 60,
         examples: int = 5,

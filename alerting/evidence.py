@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -50,8 +50,17 @@ def discover_url(base: str, scope: Scope, start: datetime, end: datetime) -> str
     return f"{base.rstrip('/')}/app/discover#/?_g={quote(g, safe=safe)}&_a={quote(a, safe=safe)}"
 
 
+class Evidence(Protocol):
+    """Where the evaluator finds an alert's example documents."""
+
+    def examples(
+        self, scope: Scope, start: datetime, end: datetime, size: int
+    ) -> tuple[list[Example], str | None]:
+        """Up to ``size`` documents of ``scope`` in the window, and their model version."""
+
+
 class EvidenceFinder:
-    """Finds the documents that drove an alert."""
+    """Finds the documents that drove an alert (in Elasticsearch)."""
 
     def __init__(self, client: Elasticsearch, index_pattern: str) -> None:
         self.client = client
