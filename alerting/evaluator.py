@@ -29,6 +29,7 @@ import redis
 from alerting.alert_store import AlertStore, ScopeChange
 from alerting.baselines import same_time_earlier
 from alerting.evidence import Evidence, discover_url
+from alerting.incidents import incident_of, with_member
 from alerting.lease import Fence, Fenced, Lease
 from alerting.lifecycle import Event, ScopeState, step
 from alerting.notifiers import Dispatch
@@ -125,6 +126,8 @@ class _Tick:
     listed: dict[str, dict[str, float]] = field(default_factory=dict)
     limits: dict[tuple[str, str], RuleThresholds] = field(default_factory=dict)
     events: list[tuple[Alert, Event]] = field(default_factory=list)
+    # The firing alerts by id (read when an alert fires: the incidents it may join).
+    firing: dict[str, Alert] | None = None
 
 
 def _figures(baseline: Window, t: RuleThresholds) -> dict[str, float]:
@@ -154,6 +157,7 @@ class Evaluator:
         clock: Callable[[], float] = time.time,
         lease: Lease | None = None,
         shard: Shard | None = None,
+        incident_s: float = 300.0,
     ) -> None:
         self.windows = windows
         self.thresholds = thresholds
@@ -169,6 +173,9 @@ class Evaluator:
         self.active = lease is None
         # None: every scope; else only this shard's (and its own lease).
         self.shard = shard
+        # Alerts fired within this of an incident's opening join it (alerting.incidents); 0:
+        # every alert stands alone.
+        self.incident_s = incident_s
         # True: a tick delivers its notifications itself before it returns (tests, backtest,
         # one-off runs); the service sets False and runs a NotificationWorker instead.
         self.inline_delivery = True
@@ -372,6 +379,11 @@ class Evaluator:
         self.alerts.commit(change, now.fence)
         now.states[(rule, scope)] = change.state
         now.legacy.pop((rule, scope), None)
+        if change.alert is not None and now.firing is not None:
+            if change.alert.state == "firing":
+                now.firing[change.alert.id] = change.alert
+            else:
+                now.firing.pop(change.alert.id, None)
         if change.alert is not None and change.event is not None:
             now.events.append((change.alert, change.event))
             self.on_event(change.alert, change.event)
@@ -404,6 +416,8 @@ class Evaluator:
             rule.name, scope, event, new, verdict, current, baseline, t, now.tset.version, now.at
         )
         alert, drop = self._update(alert_id, seen)
+        if alert is not None and event == "fired" and self.incident_s > 0:
+            alert = self._group(alert, now)
         notify = event if event in ("fired", "escalated", "sustained", "resolved") else None
         self._commit(now, rule.name, scope, ScopeChange(
             key, new, alert, drop, notify if alert is not None else None, replaces))  # fmt: skip
@@ -447,6 +461,29 @@ class Evaluator:
         elif seen.event == "resolved":
             changes["notifications"] = alert.notifications + 1
         return alert.model_copy(update=changes), None
+
+    def _firing(self, now: _Tick) -> dict[str, Alert]:
+        if now.firing is None:
+            ids = [s.alert_id for s in now.states.values() if s.phase == "firing" and s.alert_id]
+            found = (self.alerts.get(alert_id) for alert_id in ids)
+            now.firing = {a.id: a for a in found if a is not None and a.state == "firing"}
+        return now.firing
+
+    def _group(self, alert: Alert, now: _Tick) -> Alert:
+        """The alert that fires now, in its incident: one it joins (whose lead then lists it,
+        committed at once), or one of its own."""
+        firing = self._firing(now)
+        incident = incident_of(alert, firing.values(), _utc(now.at), self.incident_s)
+        alert = alert.model_copy(update={"incident": incident or alert.id})
+        lead = firing.get(incident) if incident is not None else None
+        lead_state = now.states.get((lead.rule, lead.scope.name)) if lead is not None else None
+        if lead is not None and lead_state is not None:
+            lead = with_member(lead, alert)
+            key = state_key(lead.rule, lead.scope.name)
+            self.alerts.commit(ScopeChange(key, lead_state, lead), now.fence)
+            firing[lead.id] = lead
+        firing[alert.id] = alert
+        return alert
 
     def _evidence(self, scope: Scope, t: RuleThresholds, now: float) -> dict[str, object]:
         start, end = _utc(now - t.window_s), _utc(now)

@@ -22,6 +22,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
+from alerting import incidents
 from alerting.alert_store import AlertStore, payload
 from alerting.lifecycle import Event
 from alerting.records import Alert
@@ -130,6 +131,8 @@ def slack_text(alert: Alert, event: Event) -> str:
     rule = alert.rule.replace("_", " ")
     lines = [f"*{event.upper()}* {alert.severity} {rule} on `{scope}`: {slack_escape(str(why))}."]
     lines += [f"• {slack_escape((ex.title or ex.text)[:140])}" for ex in alert.examples[:3]]
+    if related := incidents.summary(alert):
+        lines.append(slack_escape(related).replace("`", "'"))
     if alert.kibana_url:
         url = alert.kibana_url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
         lines.append(f"<{url}|Open in Kibana>")
@@ -137,7 +140,9 @@ def slack_text(alert: Alert, event: Event) -> str:
 
 
 class WebhookNotifier:
-    """POSTs events to a URL (generic JSON or Slack), retrying with back-off."""
+    """POSTs events to a URL (generic JSON or Slack), retrying with back-off. Webhooks page
+    people: an incident is announced once (``alerting.incidents.announces``); the events of
+    the alerts grouped into it are kept, indexed and streamed, not posted."""
 
     def __init__(
         self,
@@ -154,6 +159,8 @@ class WebhookNotifier:
 
     def notify(self, alert: Alert, event: Event) -> None:
         """POST; retry what the retry policy calls transient; raise after the last attempt."""
+        if not incidents.announces(alert, event):
+            return
         body = (
             orjson.dumps({"text": slack_text(alert, event)})
             if self.hook.kind == "slack"

@@ -51,6 +51,18 @@ class Example(BaseModel):
     reposts: int = 0
 
 
+class Related(BaseModel):
+    """An alert grouped into another's incident (alerting.incidents), as the lead lists it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    rule: str
+    scope: str
+    severity: Severity
+    fired_at: datetime
+
+
 class Alert(BaseModel):
     """One rule firing on one scope, through its lifecycle (``rule``: the rule's registry name)."""
 
@@ -75,3 +87,7 @@ class Alert(BaseModel):
     notifications: int = Field(default=0, ge=0)
     acked_by: str | None = None
     acked_at: datetime | None = None
+    # The incident it belongs to: the id of the alert that opened it (its own id for the lead;
+    # None: fired before incidents or alone), and on the lead, the alerts grouped into it.
+    incident: str | None = None
+    related: list[Related] = []

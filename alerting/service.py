@@ -89,6 +89,7 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         bucket_s=st.bucket_s,
         examples=settings.alerting.examples,
         kibana_url=settings.alerting.kibana_url,
+        incident_s=settings.alerting.incident_window_s,
         lease=RedisLease(client, prefix, lease_ttl_s(settings), holder_id(), shard),
         shard=Shard(settings.alerting.shard, settings.alerting.shards)
         if shard is not None

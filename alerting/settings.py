@@ -38,6 +38,10 @@ class AlertingSettings(_Section):
     # of its own, and the holder of shard 0's delivers every notification.
     shards: int = Field(default=1, ge=1, le=256)
     shard: int = Field(default=0, ge=0)
+    # Alerts fired within this many seconds of an incident's first, about the same scope or
+    # sharing its evidence, join that incident and are announced with it (alerting.incidents);
+    # 0: every alert is announced on its own.
+    incident_window_s: float = Field(default=300.0, ge=0, le=86_400)
     examples: int = Field(default=5, ge=0, le=50)
     kibana_url: str = "http://127.0.0.1:5601"
     webhooks: list[WebhookSettings] = []

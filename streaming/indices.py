@@ -84,6 +84,17 @@ ALERTS_MAPPINGS: dict[str, Any] = {
         "model_version": _KEYWORD,
         "examples": {"type": "object", "enabled": False},
         "kibana_url": {"type": "keyword", "index": False},
+        # The incident (the id of its first alert) and, on that one, the alerts grouped in.
+        "incident": _KEYWORD,
+        "related": {
+            "properties": {
+                "id": _KEYWORD,
+                "rule": _KEYWORD,
+                "scope": _KEYWORD,
+                "severity": _KEYWORD,
+                "fired_at": _DATE,
+            }
+        },
     },
 }
 

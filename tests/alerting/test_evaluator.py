@@ -72,7 +72,12 @@ def test_a_negative_burst_on_a_ticker_fires_once_then_resolves() -> None:
     assert (event, alert.scope.name, alert.state, alert.severity) == (
         "fired", TICKER, "firing", "critical")  # fmt: skip
     assert alert.current["negative"] == 20
-    assert alerts.get(alert.id) == alert
+    stored = alerts.get(alert.id)
+    assert stored is not None
+    assert (stored.state, stored.incident) == ("firing", alert.id)
+    # The other rules that fired on the same burst joined its incident: one notification.
+    assert {(r.rule, r.scope) for r in stored.related} == {
+        ("volume_spike", TICKER), ("sentiment_drop", TICKER)}  # fmt: skip
     clock.now += 5
     assert evaluator.tick() == []  # firing: not announced again before renotify_s
     assert [e for _, e in _spike(dispatcher.events)] == ["fired"]

@@ -12,6 +12,7 @@ from typing import ClassVar
 import pytest
 from kafka.errors import KafkaTimeoutError
 
+from alerting import incidents
 from alerting.notifiers import KafkaNotifier, WebhookNotifier
 from alerting.records import Alert, Example, Scope
 from alerting.settings import WebhookSettings
@@ -145,3 +146,21 @@ def test_a_kafka_notification_not_acknowledged_in_time_is_tried_again() -> None:
     never = KafkaNotifier(TimingOutProducer(timeouts=9), "alerts", attempts=2, timeout_s=0.1)
     with pytest.raises(RetryLater, match=r"no acknowledgement within 0\.1 s"):
         never.notify(alert(), "fired")
+
+
+def test_an_incident_is_posted_once_with_the_alerts_grouped_into_it(receiver: str) -> None:
+    lead = alert().model_copy(update={"incident": "a1"})
+    member = alert().model_copy(update={
+        "id": "a2", "rule": "volume_spike", "scope": Scope(kind="topic", value="Earnings"),
+        "severity": "warning", "incident": "a1",
+    })  # fmt: skip
+    lead = incidents.with_member(lead, member)
+    slack = WebhookNotifier(WebhookSettings(url=receiver, kind="slack"), sleep=lambda s: None)
+    for one, event in ((lead, "fired"), (member, "fired"), (member, "sustained"),
+                       (member, "resolved"), (lead, "resolved")):  # fmt: skip
+        slack.notify(one, event)  # type: ignore[arg-type]
+    texts = [str(body["text"]) for body in Receiver.bodies]
+    assert [t.split(" ", 1)[0] for t in texts] == ["*FIRED*", "*RESOLVED*"]
+    assert "+1 related: volume spike on topic:Earnings" in texts[0], texts[0]
+    slack.notify(member, "escalated")  # news the lead's message does not carry
+    assert "topic:Earnings" in str(Receiver.bodies[-1]["text"]).split("\n", 1)[0]

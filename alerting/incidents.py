@@ -1,0 +1,95 @@
+"""Incidents: the alerts one burst fires together, announced to people once.
+
+A negative story about ACME fires the negative-share spike on ``ticker:ACME``, the volume
+rule there too, and perhaps both on ``topic:Earnings`` and ``source:news`` within minutes.
+Paging an analyst five times for one story is noise. So the first alert opens an incident and
+an alert fired after it joins that incident when, within ``window_s`` of the incident's
+opening, it is about the same scope (another rule), or it shares evidence with an alert of the
+incident (a story or a document among its examples, or a ticker most of the other's examples
+name: the topic and source alerts of ACME's story); and while a market-wide alert (``all``)
+fires, every alert of the same rule, or sharing its evidence, joins its incident whatever its
+age: the market explains them.
+
+Every alert is still kept, indexed, streamed to the page and produced to Kafka with its
+``incident``; only the notifiers that page people (webhooks, Slack) announce an incident once:
+its lead's events, and a member's escalation (news the lead's page does not carry).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+
+from alerting.lifecycle import Event
+from alerting.records import Alert, Related
+
+
+def announces(alert: Alert, event: Event) -> bool:
+    """Whether a notifier for people sends this event: any event of an alert that leads its
+    incident (or has none), and the escalation of one grouped into another's."""
+    return alert.incident in (None, alert.id) or event == "escalated"
+
+
+def _names_most(examples: Iterable[list[str]], ticker: str) -> bool:
+    tickers = list(examples)
+    return bool(tickers) and sum(ticker in t for t in tickers) * 2 >= len(tickers)
+
+
+def shares_evidence(one: Alert, other: Alert) -> bool:
+    """A story or document among both alerts' examples, or one's ticker named by at least
+    half of the other's examples."""
+    mine = {e.story_id or e.id for e in one.examples}
+    if mine & {e.story_id or e.id for e in other.examples}:
+        return True
+    for a, b in ((one, other), (other, one)):
+        ticker = a.scope.value if a.scope.kind == "ticker" else None
+        if ticker is not None and _names_most((e.tickers for e in b.examples), ticker):
+            return True
+    return False
+
+
+def belongs(alert: Alert, other: Alert, at: datetime, window_s: float) -> bool:
+    """Whether ``alert``, firing at ``at``, joins the incident of ``other`` (a firing alert)."""
+    if other.id == alert.id or other.state != "firing" or other.fired_at is None:
+        return False
+    if other.scope.kind == "all" and alert.scope.kind != "all":
+        return other.rule == alert.rule or shares_evidence(alert, other)
+    if (at - other.fired_at).total_seconds() > window_s:
+        return False
+    return other.scope == alert.scope or shares_evidence(alert, other)
+
+
+def incident_of(alert: Alert, firing: Iterable[Alert], at: datetime, window_s: float
+                ) -> str | None:  # fmt: skip
+    """The incident ``alert`` (firing at ``at``) joins: that of the earliest firing alert it
+    belongs with, a market-wide one first, of an incident whose lead still fires; None: it
+    opens one of its own."""
+    firing = list(firing)
+    leads = {other.id for other in firing}
+    found = [other for other in firing if (other.incident or other.id) in leads
+             and belongs(alert, other, at, window_s)]  # fmt: skip
+    if not found:
+        return None
+    lead = min(found, key=lambda o: (o.scope.kind != "all", o.fired_at or at))
+    return lead.incident or lead.id
+
+
+def with_member(lead: Alert, member: Alert) -> Alert:
+    """The lead as it lists a member of its incident (once)."""
+    if member.fired_at is None or any(r.id == member.id for r in lead.related):
+        return lead
+    related = Related(id=member.id, rule=member.rule, scope=member.scope.name,
+                      severity=member.severity, fired_at=member.fired_at)  # fmt: skip
+    return lead.model_copy(update={"related": [*lead.related, related]})
+
+
+def summary(lead: Alert) -> str:
+    """One line on the alerts grouped with the lead: ``+2 related: volume spike on
+    ticker:ACME, negative spike on topic:Earnings`` (empty with none)."""
+    if not lead.related:
+        return ""
+    counts = Counter((r.rule.replace("_", " "), r.scope) for r in lead.related)
+    parts = [f"{rule} on {scope}" + (f" (x{n})" if n > 1 else "") for (rule, scope), n in
+             counts.items()]  # fmt: skip
+    return f"+{len(lead.related)} related: " + ", ".join(parts)
