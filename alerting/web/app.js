@@ -49,6 +49,13 @@ function renderAlert(alert) {
   const rule = (alert.rule || "negative_spike").replaceAll("_", " ");
   li.append(text("strong", `${alert.severity} · ${rule} · ${alert.scope.kind}${alert.scope.value ? ": " + alert.scope.value : ""}`));
   li.append(text("span", ` — ${alert.state}: ${why}`));
+  if (alert.incident && alert.incident !== alert.id) {
+    li.append(text("div", "part of the incident of alert " + alert.incident, "incident"));
+  }
+  if ((alert.related || []).length) {
+    const names = alert.related.map((r) => `${r.rule.replaceAll("_", " ")} on ${r.scope}`);
+    li.append(text("div", `+${names.length} related: ${names.join(", ")}`, "incident"));
+  }
   for (const ex of alert.examples || []) li.append(text("div", "“" + (ex.title || ex.text).slice(0, 160) + "”", "ex"));
   if (alert.kibana_url) {
     const a = text("a", " Open in Kibana");
