@@ -29,7 +29,7 @@ import redis
 from alerting.alert_store import AlertStore, ScopeChange
 from alerting.baselines import same_time_earlier
 from alerting.evidence import Evidence, discover_url
-from alerting.incidents import incident_of, with_member
+from alerting.incidents import incident_of, same_burst, with_member
 from alerting.lease import Fence, Fenced, Lease
 from alerting.lifecycle import Event, ScopeState, step
 from alerting.notifiers import Dispatch
@@ -469,11 +469,23 @@ class Evaluator:
             now.firing = {a.id: a for a in found if a is not None and a.state == "firing"}
         return now.firing
 
+    def _same_burst(self, alert: Alert, other: Alert, now: _Tick) -> bool:
+        """Whether the two alerts' scopes hold largely the same documents in ``alert``'s
+        window (asked of the evidence: Elasticsearch)."""
+        if self.evidence is None:
+            return False
+        t = now.limits.get((alert.rule, alert.scope.name))
+        window_s = t.window_s if t is not None else 600
+        counts = self.evidence.overlap(alert.scope, other.scope, _utc(now.at - window_s),
+                                       _utc(now.at))  # fmt: skip
+        return same_burst(*counts)
+
     def _group(self, alert: Alert, now: _Tick) -> Alert:
         """The alert that fires now, in its incident: one it joins (whose lead then lists it,
         committed at once), or one of its own."""
         firing = self._firing(now)
-        incident = incident_of(alert, firing.values(), _utc(now.at), self.incident_s)
+        incident = incident_of(alert, firing.values(), _utc(now.at), self.incident_s,
+                               lambda one, other: self._same_burst(one, other, now))  # fmt: skip
         alert = alert.model_copy(update={"incident": incident or alert.id})
         lead = firing.get(incident) if incident is not None else None
         lead_state = now.states.get((lead.rule, lead.scope.name)) if lead is not None else None

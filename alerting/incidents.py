@@ -6,9 +6,10 @@ Paging an analyst five times for one story is noise. So the first alert opens an
 an alert fired after it joins that incident when, within ``window_s`` of the incident's
 opening, it is about the same scope (another rule), or it shares evidence with an alert of the
 incident (a story or a document among its examples, or a ticker most of the other's examples
-name: the topic and source alerts of ACME's story); and while a market-wide alert (``all``)
-fires, every alert of the same rule, or sharing its evidence, joins its incident whatever its
-age: the market explains them.
+name), or the two windows hold largely the same documents (``same_burst``: ACME's story is
+most of ``ticker:ACME`` and a good part of ``topic:Earnings``); and while a market-wide alert
+(``all``) fires, every alert of the same rule, or sharing its evidence, joins its incident
+whatever its age: the market explains them.
 
 Every alert is still kept, indexed, streamed to the page and produced to Kafka with its
 ``incident``; only the notifiers that page people (webhooks, Slack) announce an incident once:
@@ -18,7 +19,7 @@ its lead's events, and a member's escalation (news the lead's page does not carr
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from alerting.lifecycle import Event
@@ -49,7 +50,20 @@ def shares_evidence(one: Alert, other: Alert) -> bool:
     return False
 
 
-def belongs(alert: Alert, other: Alert, at: datetime, window_s: float) -> bool:
+def same_burst(one: int, other: int, both: int) -> bool:
+    """Whether two scopes' windows (``one`` and ``other`` documents, ``both`` in the two) hold
+    largely the same documents: the shared ones are at least half of the smaller window and a
+    quarter of the larger. A company's burst is its ticker's window and a good part of its
+    topic's; another company's, also on the wire, is a tenth of ``source:news``."""
+    return both > 0 and both >= 0.5 * min(one, other) and both >= 0.25 * max(one, other)
+
+
+# Whether two alerts' windows hold largely the same documents (the evaluator asks the evidence).
+Overlaps = Callable[[Alert, Alert], bool]
+
+
+def belongs(alert: Alert, other: Alert, at: datetime, window_s: float,
+            overlaps: Overlaps | None = None) -> bool:  # fmt: skip
     """Whether ``alert``, firing at ``at``, joins the incident of ``other`` (a firing alert)."""
     if other.id == alert.id or other.state != "firing" or other.fired_at is None:
         return False
@@ -57,18 +71,20 @@ def belongs(alert: Alert, other: Alert, at: datetime, window_s: float) -> bool:
         return other.rule == alert.rule or shares_evidence(alert, other)
     if (at - other.fired_at).total_seconds() > window_s:
         return False
-    return other.scope == alert.scope or shares_evidence(alert, other)
+    if other.scope == alert.scope or shares_evidence(alert, other):
+        return True
+    return overlaps is not None and other.scope.kind != "all" and overlaps(alert, other)
 
 
-def incident_of(alert: Alert, firing: Iterable[Alert], at: datetime, window_s: float
-                ) -> str | None:  # fmt: skip
+def incident_of(alert: Alert, firing: Iterable[Alert], at: datetime, window_s: float,
+                overlaps: Overlaps | None = None) -> str | None:  # fmt: skip
     """The incident ``alert`` (firing at ``at``) joins: that of the earliest firing alert it
     belongs with, a market-wide one first, of an incident whose lead still fires; None: it
     opens one of its own."""
     firing = list(firing)
     leads = {other.id for other in firing}
     found = [other for other in firing if (other.incident or other.id) in leads
-             and belongs(alert, other, at, window_s)]  # fmt: skip
+             and belongs(alert, other, at, window_s, overlaps)]  # fmt: skip
     if not found:
         return None
     lead = min(found, key=lambda o: (o.scope.kind != "all", o.fired_at or at))

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from alerting.alert_store import MemoryAlertStore
 from alerting.evaluator import Evaluator
-from alerting.incidents import announces
+from alerting.incidents import announces, same_burst
 from alerting.notifiers import MemoryDispatcher
 from alerting.records import Alert, Example, Scope
 from alerting.threshold_store import MemoryThresholdStore
@@ -31,6 +31,10 @@ class Stories:
         example = Example(id=f"{story}-1", text=f"{ticker} news", published_at=end,
                           score=-0.9, tickers=[ticker], story_id=story)  # fmt: skip
         return [example], "v1"
+
+    def overlap(self, one: Scope, other: Scope, start: datetime, end: datetime
+                ) -> tuple[int, int, int]:  # fmt: skip
+        return 0, 0, 0  # the stories say it all here
 
 
 def _docs(count: int, label: str, at: float, scopes: tuple[str, ...]) -> list[Countable]:
@@ -107,3 +111,10 @@ def test_a_firing_market_groups_the_alerts_of_its_rule_that_follow() -> None:
     announced = {a.scope.name for a, e in dispatcher.events
                  if e == "fired" and a.rule == "negative_spike" and announces(a, e)}  # fmt: skip
     assert announced == {"all"}
+
+
+def test_two_windows_are_one_burst_when_they_share_most_of_their_documents() -> None:
+    assert same_burst(40, 100, 40)  # a company's burst: all its ticker, much of its topic
+    assert not same_burst(40, 400, 40)  # another company's, a tenth of the wire
+    assert not same_burst(40, 60, 10)  # two scopes that merely meet
+    assert not same_burst(0, 0, 0)

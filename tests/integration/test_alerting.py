@@ -66,6 +66,11 @@ def test_a_burst_fires_for_its_topic_and_ticker_only_with_evidence(pipeline: Pip
         assert len(alert.examples) == 5 and all(ex.score < 0 for ex in alert.examples)
         assert alert.model_version == "test-1" and alert.thresholds_version == 1
         assert alert.kibana_url and "app/discover" in alert.kibana_url
+    # One burst, one incident: the first alert opened it, the others joined it (one page).
+    assert len({a.incident for a, _ in events}) == 1
+    lead = built.services.alerts.get(str(events[0][0].incident))
+    assert lead is not None
+    assert {r.id for r in lead.related} == {a.id for a, _ in events} - {lead.id}
     assert built.evaluator.tick() == []  # firing, not announced again
     consumer = KafkaConsumer(
         pipeline.settings.kafka.topics.alerts,
