@@ -3,8 +3,8 @@
 A negative story about ACME fires the negative-share spike on ``ticker:ACME``, the volume
 rule there too, and perhaps both on ``topic:Earnings`` and ``source:news`` within minutes.
 Paging an analyst five times for one story is noise. So the first alert opens an incident and
-an alert fired after it joins that incident when, within ``window_s`` of the incident's
-opening, it is about the same scope (another rule), or it shares evidence with an alert of the
+an alert fired after it joins that incident when, within ``window_s`` of an alert of the
+incident, it is about the same scope (another rule), or it shares evidence with an alert of the
 incident (a story or a document among its examples, or a ticker most of the other's examples
 name), or the two windows hold largely the same documents (``same_burst``: ACME's story is
 most of ``ticker:ACME`` and a good part of ``topic:Earnings``); and while a market-wide alert
@@ -62,33 +62,39 @@ def same_burst(one: int, other: int, both: int) -> bool:
 Overlaps = Callable[[Alert, Alert], bool]
 
 
-def belongs(alert: Alert, other: Alert, at: datetime, window_s: float,
-            overlaps: Overlaps | None = None) -> bool:  # fmt: skip
-    """Whether ``alert``, firing at ``at``, joins the incident of ``other`` (a firing alert)."""
+def _close(alert: Alert, other: Alert, at: datetime, window_s: float) -> bool:
+    """``other`` fires, and fired within ``window_s`` before ``at`` or is market-wide."""
     if other.id == alert.id or other.state != "firing" or other.fired_at is None:
+        return False
+    market = other.scope.kind == "all" and alert.scope.kind != "all"
+    return market or (at - other.fired_at).total_seconds() <= window_s
+
+
+def belongs(alert: Alert, other: Alert, at: datetime, window_s: float) -> bool:
+    """Whether ``alert``, firing at ``at``, joins the incident of ``other`` (a firing alert)
+    on what the two alerts say (no search: see ``incident_of`` for shared documents)."""
+    if not _close(alert, other, at, window_s):
         return False
     if other.scope.kind == "all" and alert.scope.kind != "all":
         return other.rule == alert.rule or shares_evidence(alert, other)
-    if (at - other.fired_at).total_seconds() > window_s:
-        return False
-    if other.scope == alert.scope or shares_evidence(alert, other):
-        return True
-    return overlaps is not None and other.scope.kind != "all" and overlaps(alert, other)
+    return other.scope == alert.scope or shares_evidence(alert, other)
 
 
 def incident_of(alert: Alert, firing: Iterable[Alert], at: datetime, window_s: float,
                 overlaps: Overlaps | None = None) -> str | None:  # fmt: skip
-    """The incident ``alert`` (firing at ``at``) joins: that of the earliest firing alert it
-    belongs with, a market-wide one first, of an incident whose lead still fires; None: it
-    opens one of its own."""
+    """The incident ``alert`` (firing at ``at``) joins, of those whose lead still fires: that
+    of a market-wide alert it belongs with, else of the earliest other; failing those, of the
+    earliest recent alert whose window holds largely the same documents (``overlaps``, asked
+    one alert at a time until one answers yes). None: it opens one of its own."""
     firing = list(firing)
     leads = {other.id for other in firing}
-    found = [other for other in firing if (other.incident or other.id) in leads
-             and belongs(alert, other, at, window_s, overlaps)]  # fmt: skip
-    if not found:
-        return None
-    lead = min(found, key=lambda o: (o.scope.kind != "all", o.fired_at or at))
-    return lead.incident or lead.id
+    open_ = sorted((o for o in firing if (o.incident or o.id) in leads),
+                   key=lambda o: (o.scope.kind != "all", o.fired_at or at))  # fmt: skip
+    found = next((o for o in open_ if belongs(alert, o, at, window_s)), None)
+    if found is None and overlaps is not None:
+        found = next((o for o in open_ if o.scope.kind != "all"
+                      and _close(alert, o, at, window_s) and overlaps(alert, o)), None)  # fmt: skip
+    return None if found is None else found.incident or found.id
 
 
 def with_member(lead: Alert, member: Alert) -> Alert:
