@@ -489,7 +489,10 @@ class Evaluator:
         alert = alert.model_copy(update={"incident": incident or alert.id})
         lead = firing.get(incident) if incident is not None else None
         lead_state = now.states.get((lead.rule, lead.scope.name)) if lead is not None else None
-        if lead is not None and lead_state is not None:
+        # Only this evaluator writes its own scopes' states: a lead of another shard keeps its
+        # list (the member still names the incident).
+        ours = lead is not None and (self.shard is None or self.shard.owns(lead.scope.name))
+        if lead is not None and lead_state is not None and ours:
             lead = with_member(lead, alert)
             key = state_key(lead.rule, lead.scope.name)
             self.alerts.commit(ScopeChange(key, lead_state, lead), now.fence)
