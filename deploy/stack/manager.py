@@ -9,9 +9,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from deploy.stack import process
+from deploy.stack.alertmanager import AlertmanagerService
 from deploy.stack.elasticsearch import ElasticsearchService
 from deploy.stack.exceptions import PortInUseError, StackError
 from deploy.stack.kafka import KafkaService
+from deploy.stack.mailpit import MailpitService
 from deploy.stack.redis import RedisService
 from deploy.stack.service import Service
 from deploy.stack.settings import StackSettings
@@ -20,6 +22,9 @@ SERVICES: dict[str, type[Service]] = {
     "kafka": KafkaService,
     "elasticsearch": ElasticsearchService,
     "redis": RedisService,
+    # Mailpit before Alertmanager: the local configuration e-mails to it.
+    "mailpit": MailpitService,
+    "alertmanager": AlertmanagerService,
 }
 
 Progress = Callable[[str], None]
@@ -48,7 +53,7 @@ def _quiet(_: str) -> None:
 
 
 class Stack:
-    """The three local services, driven through the ``Service`` verbs."""
+    """The local services, driven through the ``Service`` verbs."""
 
     def __init__(self, settings: StackSettings, progress: Progress = _quiet) -> None:
         self.settings = settings

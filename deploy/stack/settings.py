@@ -29,6 +29,16 @@ class StackSettings(_Section):
     elasticsearch_heap: str = Field(default="512m", pattern=r"^\d+[kmgKMG]$")
     elasticsearch_user: str = "undertow-es"
     redis_port: int = Field(default=6379, ge=1, le=65535)
+    # Prometheus Alertmanager (Go module, `go install`d into the cache). Not its usual 9093:
+    # the local Kafka's controller listens there.
+    alertmanager_version: str = Field(default="0.28.1", pattern=r"^\d+\.\d+\.\d+$")
+    alertmanager_port: int = Field(default=9094, ge=1, le=65535)
+    # Its configuration; None: a local one that e-mails critical alerts to Mailpit.
+    alertmanager_config: Path | None = None
+    # Mailpit: an SMTP server with an HTTP API, where the local Alertmanager's e-mails land.
+    mailpit_version: str = Field(default="1.33.1", pattern=r"^\d+\.\d+\.\d+$")
+    mailpit_smtp_port: int = Field(default=1025, ge=1, le=65535)
+    mailpit_http_port: int = Field(default=8025, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> StackSettings:
@@ -38,6 +48,9 @@ class StackSettings(_Section):
             self.elasticsearch_port,
             self.elasticsearch_transport_port,
             self.redis_port,
+            self.alertmanager_port,
+            self.mailpit_smtp_port,
+            self.mailpit_http_port,
         ]
         if len(set(ports)) != len(ports):
             raise ValueError(f"stack ports must be distinct, got {ports}")

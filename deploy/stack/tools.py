@@ -116,3 +116,12 @@ def apt_install(package: str) -> None:
     finally:
         if ours:
             policy.unlink(missing_ok=True)
+
+
+def go_install(package: str, version: str, gobin: Path, what: str) -> None:
+    """``go install package@version`` into ``gobin``. Go's module and build caches stay where
+    the user's Go keeps them (as Maven's ``~/.m2``), so a second checkout builds in seconds."""
+    go = require("go", "install Go 1.22+ (https://go.dev/dl/) or put `go` on PATH")
+    gobin.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOBIN": str(gobin)}
+    run_checked([go, "install", f"{package}@{version}"], what, env=env)

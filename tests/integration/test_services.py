@@ -18,13 +18,14 @@ from tests.integration.conftest import undertow
 from undertow.settings import Settings
 
 
-def test_status_json_reports_all_three_healthy(stack: Settings) -> None:
+def test_status_json_reports_every_service_healthy(stack: Settings) -> None:
     done = undertow("stack", "status", "--json")
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout)
-    assert set(status) == {"kafka", "elasticsearch", "redis"}
+    assert set(status) == {"kafka", "elasticsearch", "redis", "mailpit", "alertmanager"}
     assert all(status[name]["healthy"] is True for name in status)
     assert status["kafka"]["version"].startswith("4.")
+    assert status["alertmanager"]["address"] == f"127.0.0.1:{stack.stack.alertmanager_port}"
 
 
 def test_kafka_message_round_trip(stack: Settings) -> None:

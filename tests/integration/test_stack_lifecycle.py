@@ -6,8 +6,10 @@ import json
 import os
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
@@ -29,9 +31,10 @@ def _free_ports(n: int) -> list[int]:
 @pytest.fixture
 def second_stack(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Environment for a stack in tmp_path on free ports, sharing the main download cache."""
-    ports = _free_ports(5)
     keys = ["KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "ELASTICSEARCH_PORT"]
-    keys += ["ELASTICSEARCH_TRANSPORT_PORT", "REDIS_PORT"]
+    keys += ["ELASTICSEARCH_TRANSPORT_PORT", "REDIS_PORT", "ALERTMANAGER_PORT"]
+    keys += ["MAILPIT_SMTP_PORT", "MAILPIT_HTTP_PORT"]
+    ports = _free_ports(len(keys))
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNDERTOW_")}
     env |= {f"UNDERTOW_STACK__{k}": str(p) for k, p in zip(keys, ports, strict=True)}
     env["UNDERTOW_STACK__HOME"] = str(tmp_path / "home")
@@ -74,6 +77,15 @@ def test_up_twice_then_down_leaves_nothing_behind(second_stack: dict[str, str]) 
     client = redis.Redis(host="127.0.0.1", port=redis_port)
     client.set("undertow:test:persist", "kept")
     client.close()
+    # ...and so must Alertmanager's silences (its storage is under the stack's home).
+    am = f"http://127.0.0.1:{second_stack['UNDERTOW_STACK__ALERTMANAGER_PORT']}/api/v2"
+    start = datetime.now(UTC)
+    silence = {
+        "matchers": [{"name": "scope", "value": "ticker:KEEP", "isRegex": False}],
+        "startsAt": start.isoformat(), "endsAt": (start + timedelta(hours=1)).isoformat(),
+        "createdBy": "test", "comment": "kept across a restart",
+    }  # fmt: skip
+    silence_id = httpx.post(f"{am}/silences", json=silence).json()["silenceID"]
 
     again = undertow("stack", "up", "--json", env=second_stack)
     assert again.returncode == 0, again.stderr
@@ -81,9 +93,9 @@ def test_up_twice_then_down_leaves_nothing_behind(second_stack: dict[str, str]) 
     assert json.loads(again.stdout.splitlines()[-1]) == started  # same pids, still healthy
 
     pids = _pids(home)
-    assert len(pids) == 3
+    assert len(pids) == 5
     groups = [m for pid in pids for m in process.group_members(pid)]
-    assert len(groups) >= 3
+    assert len(groups) >= 5
 
     down = undertow("stack", "down", env=second_stack)
     assert down.returncode == 0, down.stderr
@@ -101,3 +113,4 @@ def test_up_twice_then_down_leaves_nothing_behind(second_stack: dict[str, str]) 
     client = redis.Redis(host="127.0.0.1", port=redis_port)
     assert client.get("undertow:test:persist") == b"kept"
     client.close()
+    assert httpx.get(f"{am}/silence/{silence_id}").json()["status"]["state"] == "active"

@@ -1,4 +1,5 @@
-"""``undertow stack up | down | status``: the local Kafka, Elasticsearch and Redis."""
+"""``undertow stack up | down | status``: the local Kafka, Elasticsearch, Redis, Mailpit and
+Alertmanager."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from streaming.bootstrap import bootstrap
 from undertow.context import app_context
 
 app = typer.Typer(
-    help="Run the local stack (Kafka KRaft, Elasticsearch, Redis) on 127.0.0.1, without Docker.",
+    help=(
+        "Run the local stack (Kafka KRaft, Elasticsearch, Redis, Mailpit, Alertmanager) on "
+        "127.0.0.1, without Docker."
+    ),
     no_args_is_help=True,
 )
 err = Console(stderr=True)
@@ -63,7 +67,10 @@ def down(
     as_json: JsonOpt = False,
     service: Annotated[
         list[str] | None,
-        typer.Option(help="Stop only this service: kafka, elasticsearch or redis (repeatable)."),
+        typer.Option(
+            help="Stop only this service (repeatable): kafka, elasticsearch, redis, mailpit, "
+            "alertmanager."
+        ),
     ] = None,
 ) -> None:
     """Stop exactly the processes `stack up` started (by pid), and wait until they are gone.
@@ -79,7 +86,7 @@ def down(
 
 @app.command()
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Report each service's health; exit 0 only when all three are healthy."""
+    """Report each service's health; exit 0 only when every one is healthy."""
     statuses = _stack(ctx).status()
     _print(statuses, as_json)
     if not all(st.healthy for st in statuses.values()):
