@@ -22,7 +22,7 @@ import redis
 
 from alerting.lease import Fence, Fenced
 from alerting.lifecycle import Event, ScopeState
-from alerting.records import Alert
+from alerting.records import MAX_ACTIVITY, Activity, Alert, AlertEvent, AnalystAction
 from streaming import keys
 
 
@@ -43,11 +43,11 @@ class Notification:
     """An alert event taken from the outbox; ``raw`` names it until it is delivered."""
 
     alert: Alert
-    event: Event
+    event: AlertEvent
     raw: str
 
 
-def payload(alert: Alert, event: Event) -> bytes:
+def payload(alert: Alert, event: AlertEvent) -> bytes:
     """An alert event as JSON: the event and the whole alert. The outbox holds these, and every
     machine-facing notifier sends them."""
     return orjson.dumps({"event": event, "alert": alert.model_dump(mode="json")})
@@ -75,9 +75,19 @@ class AlertStore(Protocol):
         """Store the scope's state, its alert and its notification at once; raise Fenced (and
         change nothing) when ``fence`` is no longer the current epoch."""
 
+    def active(self) -> list[Alert]:
+        """The alerts firing now (their scope's state says so)."""
+
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
-        """Acknowledge the alert as it is stored now (the first acknowledger is kept); None if
-        there is no such alert."""
+        """Acknowledge the alert as it is stored now (an acknowledgement in force is kept, with
+        its first acknowledger), noting it in its activity and the outbox; None if there is no
+        such alert."""
+
+    def unacknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        """End the acknowledgement in force, if any (noted likewise); None: no such alert."""
+
+    def note(self, alert_id: str, by: str, at: datetime, text: str) -> Alert | None:
+        """Add a note to the alert's activity (and the outbox); None: no such alert."""
 
     def take_notification(self, timeout_s: float) -> Notification | None:
         """The oldest queued notification, now in flight; None if none came within the wait."""
@@ -89,11 +99,39 @@ class AlertStore(Protocol):
         """Put notifications left in flight (by an evaluator that died) back first in line."""
 
 
+# What analysts change on an alert; the evaluator never does.
+_ANALYST_FIELDS = ("acked_by", "acked_at", "acked_severity", "activity")
+
+
 def _keep_ack(new: Alert, stored: Alert | None) -> Alert:
-    """The evaluator writes back copies it read before an analyst acknowledged: keep the ack."""
-    if stored is None or new.acked_by is not None or stored.acked_by is None:
+    """The evaluator writes back copies it read before an analyst acknowledged, unacknowledged
+    or noted: what analysts change is always taken from the alert as stored."""
+    if stored is None:
         return new
-    return new.model_copy(update={"acked_by": stored.acked_by, "acked_at": stored.acked_at})
+    return new.model_copy(update={name: getattr(stored, name) for name in _ANALYST_FIELDS})
+
+
+def _logged(alert: Alert, entry: Activity, **changes: object) -> Alert:
+    activity = [*alert.activity, entry][-MAX_ACTIVITY:]
+    return alert.model_copy(update={**changes, "activity": activity})
+
+
+def analyst_change(
+    alert: Alert, action: AnalystAction, by: str, at: datetime, text: str | None = None
+) -> Alert | None:
+    """The alert after an analyst's action, or None when it changes nothing (acknowledging an
+    alert whose acknowledgement holds, unacknowledging one without)."""
+    if action == "acknowledged":
+        if alert.acknowledged:
+            return None
+        entry = Activity(at=at, by=by, action="acknowledged")
+        return _logged(alert, entry, acked_by=by, acked_at=at, acked_severity=alert.severity)
+    if action == "unacknowledged":
+        if alert.acked_by is None:
+            return None
+        entry = Activity(at=at, by=by, action="unacknowledged")
+        return _logged(alert, entry, acked_by=None, acked_at=None, acked_severity=None)
+    return _logged(alert, Activity(at=at, by=by, action="note", text=text))
 
 
 class RedisAlertStore:
@@ -153,8 +191,30 @@ class RedisAlertStore:
 
         self.client.transaction(write, *watched)
 
+    def active(self) -> list[Alert]:
+        """The alerts of the scopes whose state is firing."""
+        ids = [s.alert_id for s in self.states().values() if s.phase == "firing" and s.alert_id]
+        if not ids:
+            return []
+        raws = self.client.mget([keys.alert_key(i, self.prefix) for i in ids])
+        return [a for r in raws if r and (a := Alert.model_validate_json(r)).state == "firing"]
+
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
         """Compare-and-set on the stored alert: only the acknowledgement changes."""
+        return self._act(alert_id, "acknowledged", by, at)
+
+    def unacknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        """Compare-and-set on the stored alert: only the acknowledgement changes."""
+        return self._act(alert_id, "unacknowledged", by, at)
+
+    def note(self, alert_id: str, by: str, at: datetime, text: str) -> Alert | None:
+        """Compare-and-set on the stored alert: a note is added to its activity."""
+        return self._act(alert_id, "noted", by, at, text)
+
+    def _act(
+        self, alert_id: str, action: AnalystAction, by: str, at: datetime, text: str | None = None
+    ) -> Alert | None:
+        """The analyst's change and its notification in one MULTI/EXEC, WATCHing the alert."""
         key = keys.alert_key(alert_id, self.prefix)
         found: Alert | None = None
 
@@ -162,10 +222,12 @@ class RedisAlertStore:
             nonlocal found
             raw = pipe.get(key)
             found = Alert.model_validate_json(raw) if raw else None
+            changed = analyst_change(found, action, by, at, text) if found else None
             pipe.multi()
-            if found is not None and found.acked_by is None:
-                found = found.model_copy(update={"acked_by": by, "acked_at": at})
-                pipe.set(key, found.model_dump_json())
+            if changed is not None:
+                found = changed
+                pipe.set(key, changed.model_dump_json())
+                pipe.lpush(keys.alerting_outbox_key(self.prefix), payload(changed, action))
 
         self.client.transaction(write, key)
         return found
@@ -239,13 +301,33 @@ class MemoryAlertStore:
         if change.drop is not None:
             self.alerts.pop(change.drop, None)
 
+    def active(self) -> list[Alert]:
+        """The alerts of the scopes whose state is firing."""
+        ids = {s.alert_id for s in self._states.values() if s.phase == "firing"}
+        return [a for i, a in self.alerts.items() if i in ids and a.state == "firing"]
+
     def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
-        """Acknowledge unless acknowledged already."""
+        """Acknowledge unless an acknowledgement holds already."""
+        return self._act(alert_id, "acknowledged", by, at)
+
+    def unacknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        """End the acknowledgement, if any."""
+        return self._act(alert_id, "unacknowledged", by, at)
+
+    def note(self, alert_id: str, by: str, at: datetime, text: str) -> Alert | None:
+        """Add a note."""
+        return self._act(alert_id, "noted", by, at, text)
+
+    def _act(
+        self, alert_id: str, action: AnalystAction, by: str, at: datetime, text: str | None = None
+    ) -> Alert | None:
         alert = self.alerts.get(alert_id)
-        if alert is None or alert.acked_by is not None:
+        changed = analyst_change(alert, action, by, at, text) if alert else None
+        if changed is None:
             return alert
-        self.alerts[alert_id] = alert.model_copy(update={"acked_by": by, "acked_at": at})
-        return self.alerts[alert_id]
+        self.alerts[alert_id] = changed
+        self.outbox.appendleft(payload(changed, action).decode())
+        return changed
 
     def take_notification(self, timeout_s: float) -> Notification | None:
         """The oldest queued notification (no waiting in memory)."""

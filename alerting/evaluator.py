@@ -404,7 +404,9 @@ class Evaluator:
             return
         verdict, baseline = self._verdict(rule, scope, t, now, current)
         new_id = old.alert_id or (uuid.uuid4().hex[:16] if verdict.spiking else "")
-        new, event = step(old, verdict, now.at, t, new_id=new_id)
+        stored = self.alerts.get(old.alert_id) if old.alert_id else None
+        acked = stored is not None and stored.acknowledged
+        new, event = step(old, verdict, now.at, t, new_id=new_id, acknowledged=acked)
         keep = new.phase != "idle" or new.cooldown_until_s > now.at
         new = new if keep else ScopeState()
         alert_id = new.alert_id or old.alert_id
@@ -415,18 +417,21 @@ class Evaluator:
         seen = Observation(
             rule.name, scope, event, new, verdict, current, baseline, t, now.tset.version, now.at
         )
-        alert, drop = self._update(alert_id, seen)
+        alert, drop = self._update(alert_id, seen, stored)
         if alert is not None and event == "fired" and self.incident_s > 0:
             alert = self._group(alert, now)
         notify = event if event in ("fired", "escalated", "sustained", "resolved") else None
         self._commit(now, rule.name, scope, ScopeChange(
             key, new, alert, drop, notify if alert is not None else None, replaces))  # fmt: skip
 
-    def _update(self, alert_id: str, seen: Observation) -> tuple[Alert | None, str | None]:
-        """The scope's alert after this evaluation (to save), or the id of one to forget."""
+    def _update(
+        self, alert_id: str, seen: Observation, stored: Alert | None
+    ) -> tuple[Alert | None, str | None]:
+        """The scope's alert after this evaluation (to save; ``stored``: as read this tick), or
+        the id of one to forget."""
         if seen.event == "dropped":
             return None, alert_id
-        alert = self.alerts.get(alert_id)
+        alert = stored if stored is not None and stored.id == alert_id else None
         if alert is None:
             if seen.event not in ("pending", "fired"):
                 return None, None

@@ -22,13 +22,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from alerting.lifecycle import Event
-from alerting.records import Alert, Related
+from alerting.records import ANALYST_ACTIONS, Alert, AlertEvent, Related
 
 
-def announces(alert: Alert, event: Event) -> bool:
-    """Whether a notifier for people sends this event: any event of an alert that leads its
-    incident (or has none), and the escalation of one grouped into another's."""
+def announces(alert: Alert, event: AlertEvent) -> bool:
+    """Whether a notifier for people sends this event: any lifecycle event of an alert that
+    leads its incident (or has none), and the escalation of one grouped into another's; what
+    analysts do to an alert (acknowledge, note) pages nobody."""
+    if event in ANALYST_ACTIONS:
+        return False
     return alert.incident in (None, alert.id) or event == "escalated"
 
 

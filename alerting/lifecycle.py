@@ -1,7 +1,8 @@
 """The alert lifecycle per scope, as a pure state machine: pending → firing → resolved.
 
 A spike must hold for ``pending_evaluations`` consecutive evaluations before it fires; a firing
-alert is re-notified every ``renotify_s`` while it lasts (and at once when it turns critical);
+alert is re-notified every ``renotify_s`` while it lasts and is not acknowledged (and at once
+when it turns critical, acknowledged or not);
 it resolves only when the rule's resolve thresholds are no longer met (hysteresis); after
 resolving, the scope stays quiet for ``cooldown_s``. No I/O: the evaluator stores the state.
 """
@@ -29,11 +30,18 @@ class ScopeState:
 
 
 def step(
-    state: ScopeState, verdict: Verdict, now_s: float, t: RuleThresholds, new_id: str
+    state: ScopeState,
+    verdict: Verdict,
+    now_s: float,
+    t: RuleThresholds,
+    new_id: str,
+    *,
+    acknowledged: bool = False,
 ) -> tuple[ScopeState, Event | None]:
-    """The next state and what happened (an event the notifiers hear about, or None)."""
+    """The next state and what happened (an event the notifiers hear about, or None);
+    ``acknowledged``: an analyst's acknowledgement holds for the firing alert."""
     if state.phase == "firing":
-        return _firing(state, verdict, now_s, t)
+        return _firing(state, verdict, now_s, t, acknowledged)
     if not verdict.spiking or now_s < state.cooldown_until_s:
         if state.phase == "pending":
             return replace(state, phase="idle", streak=0, alert_id=None, severity=None), "dropped"
@@ -49,12 +57,14 @@ def step(
 
 
 def _firing(
-    state: ScopeState, verdict: Verdict, now_s: float, t: RuleThresholds
+    state: ScopeState, verdict: Verdict, now_s: float, t: RuleThresholds, acknowledged: bool
 ) -> tuple[ScopeState, Event | None]:
     if not verdict.holding:
         return ScopeState(cooldown_until_s=now_s + t.cooldown_s), "resolved"
     if verdict.severity == "critical" and state.severity != "critical":
         return replace(state, severity="critical", last_notified_s=now_s), "escalated"
+    if acknowledged:
+        return state, None
     if now_s - state.last_notified_s >= t.renotify_s:
         return replace(state, last_notified_s=now_s), "sustained"
     return state, None

@@ -24,8 +24,7 @@ from kafka.errors import KafkaTimeoutError
 
 from alerting import incidents
 from alerting.alert_store import AlertStore, payload
-from alerting.lifecycle import Event
-from alerting.records import Alert
+from alerting.records import Alert, AlertEvent
 from alerting.settings import WebhookSettings
 from streaming import keys
 from streaming.retry import RetryLater, TransientHTTPStatus, retrying
@@ -39,7 +38,7 @@ class Notifier(Protocol):
 
     name: str
 
-    def notify(self, alert: Alert, event: Event) -> None:
+    def notify(self, alert: Alert, event: AlertEvent) -> None:
         """Deliver, or raise after giving up."""
 
 
@@ -61,7 +60,7 @@ class KafkaNotifier:
         self.attempts = attempts
         self.timeout_s = timeout_s
 
-    def notify(self, alert: Alert, event: Event) -> None:
+    def notify(self, alert: Alert, event: AlertEvent) -> None:
         """Produce and wait for the acknowledgement (each try up to ``timeout_s``)."""
 
         def send() -> None:
@@ -89,7 +88,7 @@ class ElasticsearchNotifier:
         self.index = index
         self.attempts = attempts
 
-    def notify(self, alert: Alert, event: Event) -> None:
+    def notify(self, alert: Alert, event: AlertEvent) -> None:
         """Index the alert as it is now (transient failures retried)."""
         document = alert.model_dump(mode="json")
 
@@ -108,7 +107,7 @@ class LiveFeedNotifier:
         self.client = client
         self.channel = keys.alert_events_channel(prefix)
 
-    def notify(self, alert: Alert, event: Event) -> None:
+    def notify(self, alert: Alert, event: AlertEvent) -> None:
         """Publish."""
         self.client.publish(self.channel, payload(alert, event))
 
@@ -119,7 +118,7 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_text(alert: Alert, event: Event) -> str:
+def slack_text(alert: Alert, event: AlertEvent) -> str:
     """A one-paragraph message for people; everything taken from data is escaped."""
     cur = alert.current
     scope = slack_escape(alert.scope.name).replace("`", "'")
@@ -157,7 +156,7 @@ class WebhookNotifier:
         self.sleep = sleep
         self.client = client or httpx.Client(timeout=hook.timeout_s)
 
-    def notify(self, alert: Alert, event: Event) -> None:
+    def notify(self, alert: Alert, event: AlertEvent) -> None:
         """POST; retry what the retry policy calls transient; raise after the last attempt."""
         if not incidents.announces(alert, event):
             return
@@ -194,7 +193,7 @@ class Delivery:
     at: str
 
 
-def deliver(notifiers: list[Notifier], alert: Alert, event: Event) -> list[Delivery]:
+def deliver(notifiers: list[Notifier], alert: Alert, event: AlertEvent) -> list[Delivery]:
     """Deliver to all; a failing notifier is logged and recorded, the rest still run."""
     out = []
     for notifier in notifiers:
@@ -212,7 +211,7 @@ def deliver(notifiers: list[Notifier], alert: Alert, event: Event) -> list[Deliv
 class Dispatch(Protocol):
     """Hands an alert event to the notifiers and records how each delivery went."""
 
-    def dispatch(self, alert: Alert, event: Event) -> list[Delivery]:
+    def dispatch(self, alert: Alert, event: AlertEvent) -> list[Delivery]:
         """Deliver the event; return one outcome per notifier."""
 
 
@@ -224,7 +223,7 @@ class Dispatcher:
         self.client = client
         self.key = keys.deliveries_key(prefix)
 
-    def dispatch(self, alert: Alert, event: Event) -> list[Delivery]:
+    def dispatch(self, alert: Alert, event: AlertEvent) -> list[Delivery]:
         """Deliver to all, then record the outcomes (the latest ``DELIVERIES_KEPT``)."""
         out = deliver(self.notifiers, alert, event)
         pipe = self.client.pipeline(transaction=False)
@@ -240,10 +239,10 @@ class MemoryDispatcher:
 
     def __init__(self, notifiers: list[Notifier] | None = None) -> None:
         self.notifiers = notifiers or []
-        self.events: list[tuple[Alert, Event]] = []
+        self.events: list[tuple[Alert, AlertEvent]] = []
         self.deliveries: list[Delivery] = []
 
-    def dispatch(self, alert: Alert, event: Event) -> list[Delivery]:
+    def dispatch(self, alert: Alert, event: AlertEvent) -> list[Delivery]:
         """Deliver to the notifiers given (none by default) and remember the event."""
         self.events.append((alert, event))
         out = deliver(self.notifiers, alert, event)

@@ -7,10 +7,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alerting.lifecycle import Event
 from alerting.rules.base import RULE_NAME_PATTERN, Severity
 
 AlertState = Literal["pending", "firing", "resolved"]
 ScopeKind = Literal["all", "topic", "ticker", "source"]
+# What analysts do to an alert; notified through the outbox like the lifecycle's events, so
+# the alerts index, the live feed, Kafka and Alertmanager hear of it.
+AnalystAction = Literal["acknowledged", "unacknowledged", "noted"]
+AlertEvent = Event | AnalystAction
+ANALYST_ACTIONS: tuple[AnalystAction, ...] = ("acknowledged", "unacknowledged", "noted")
+MAX_NOTE_CHARS = 2000
+# An alert keeps this many activity entries (acknowledgements, notes), the latest.
+MAX_ACTIVITY = 200
 
 
 class Scope(BaseModel):
@@ -45,6 +54,8 @@ class Example(BaseModel):
     url: str | None = None
     published_at: datetime
     score: float
+    sentiment: str | None = None
+    topic: str | None = None
     tickers: list[str] = []
     # Its story and the other documents of that story in the alert's window.
     story_id: str | None = None
@@ -61,6 +72,17 @@ class Related(BaseModel):
     scope: str
     severity: Severity
     fired_at: datetime
+
+
+class Activity(BaseModel):
+    """Something an analyst did to an alert: who, when, what (and the note's text)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    at: datetime
+    by: str
+    action: Literal["acknowledged", "unacknowledged", "note"]
+    text: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
 
 
 class Alert(BaseModel):
@@ -85,9 +107,21 @@ class Alert(BaseModel):
     examples: list[Example] = []
     kibana_url: str | None = None
     notifications: int = Field(default=0, ge=0)
+    # The acknowledgement in force (cleared by unacknowledging) and the severity it was given
+    # at: it stops re-notification until the alert escalates past that severity or resolves.
     acked_by: str | None = None
     acked_at: datetime | None = None
+    acked_severity: Severity | None = None
+    # Acknowledgements and notes, oldest first (the latest MAX_ACTIVITY).
+    activity: list[Activity] = []
     # The incident it belongs to: the id of the alert that opened it (its own id for the lead;
     # None: fired before incidents or alone), and on the lead, the alerts grouped into it.
     incident: str | None = None
     related: list[Related] = []
+
+    @property
+    def acknowledged(self) -> bool:
+        """Whether an acknowledgement holds: given, and the alert has not escalated since."""
+        if self.acked_by is None:
+            return False
+        return self.acked_severity is None or self.acked_severity == self.severity

@@ -55,6 +55,7 @@ def check_alert_store(store: AlertStore) -> None:
 
     check_commits(store, now)
     check_outbox(store, now)
+    check_analyst_actions(store, now)
 
 
 def check_commits(store: AlertStore, now: datetime) -> None:
@@ -102,3 +103,53 @@ def check_outbox(store: AlertStore, now: datetime) -> None:
     assert last is not None and (last.alert.id, last.event) == (second.id, "resolved")
     store.delivered(last)
     assert store.take_notification(0) is None and store.requeue_in_flight() == 0
+
+
+def _drain(store: AlertStore) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    while (taken := store.take_notification(0)) is not None:
+        store.delivered(taken)
+        out.append((taken.alert.id, taken.event))
+    return out
+
+
+def check_analyst_actions(store: AlertStore, now: datetime) -> None:
+    """Acknowledge, unacknowledge and note: kept with who and when, each notified once, and
+    never undone by the evaluator writing back a copy it read before."""
+    _drain(store)
+    alert = make_alert(now)
+    firing = ScopeState(alert_id=alert.id, phase="firing", streak=1, severity="warning")
+    store.commit(ScopeChange("negative_spike/ticker:ACK", firing, alert))
+    assert [a.id for a in store.active()] == [alert.id]
+    acked = store.acknowledge(alert.id, "analyst:a", now)
+    assert acked is not None and acked.acknowledged and acked.acked_severity == "warning"
+    store.note(alert.id, "analyst:b", now + timedelta(seconds=1), "earnings call at 3pm")
+    store.unacknowledge(alert.id, "analyst:b", now + timedelta(seconds=2))
+    # The evaluator's copy, read while acknowledged, does not bring the acknowledgement back.
+    store.commit(ScopeChange("negative_spike/ticker:ACK", firing, acked))
+    stored = store.get(alert.id)
+    assert stored is not None and stored.acked_by is None and not stored.acknowledged
+    assert [(e.action, e.by, e.text) for e in stored.activity] == [
+        ("acknowledged", "analyst:a", None),
+        ("note", "analyst:b", "earnings call at 3pm"),
+        ("unacknowledged", "analyst:b", None),
+    ]
+    # Unacknowledging again changes nothing and notifies nobody.
+    store.unacknowledge(alert.id, "analyst:c", now + timedelta(seconds=3))
+    assert [e for i, e in _drain(store) if i == alert.id] == [
+        "acknowledged",
+        "noted",
+        "unacknowledged",
+    ]
+    # An escalation ends the acknowledgement's hold; a new acknowledgement takes it again.
+    store.acknowledge(alert.id, "analyst:a", now + timedelta(seconds=4))
+    critical = alert.model_copy(update={"severity": "critical"})
+    store.commit(ScopeChange("negative_spike/ticker:ACK", firing, critical))
+    escalated = store.get(alert.id)
+    assert escalated is not None and escalated.acked_by == "analyst:a"
+    assert not escalated.acknowledged
+    again = store.acknowledge(alert.id, "analyst:d", now + timedelta(seconds=5))
+    assert again is not None and again.acknowledged and again.acked_by == "analyst:d"
+    store.commit(ScopeChange("negative_spike/ticker:ACK", ScopeState()))
+    assert alert.id not in [a.id for a in store.active()]
+    _drain(store)

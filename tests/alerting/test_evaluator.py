@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pytest
 
 from alerting.alert_store import MemoryAlertStore, ScopeChange
 from alerting.evaluator import Evaluator, Shard, TickReport, state_key
-from alerting.lifecycle import Event
 from alerting.notifiers import MemoryDispatcher
-from alerting.records import Alert
+from alerting.records import Alert, AlertEvent
 from alerting.rules.base import RuleThresholds, Verdict
 from alerting.rules.registry import REGISTRY
 from alerting.threshold_store import MemoryThresholdStore
@@ -46,7 +47,7 @@ def _evaluator(windows: MemoryWindowStore, clock: Clock) -> tuple[Evaluator, Mem
     return evaluator, alerts, dispatcher
 
 
-def _spike(events: list[tuple[Alert, Event]]) -> list[tuple[Alert, Event]]:
+def _spike(events: Sequence[tuple[Alert, AlertEvent]]) -> list[tuple[Alert, AlertEvent]]:
     """The negative-share spike rule's events (a burst fires the other rules too)."""
     return [(a, e) for a, e in events if a.rule == "negative_spike"]
 
@@ -261,3 +262,33 @@ def test_shards_share_the_scopes_each_evaluating_its_own(monkeypatch: pytest.Mon
     assert sum(len(f) for f in fired) == len(bursting) + 1  # and by one only
     assert all(fired) and "all" in fired[0]
     assert sum(evaluated) == len(bursting) + 1  # each scope evaluated once in all
+
+
+def test_an_acknowledged_alert_waits_for_its_escalation(monkeypatch: pytest.MonkeyPatch) -> None:
+    _only(monkeypatch, {"negative_spike": REGISTRY["negative_spike"]})
+    now = time.time()
+    windows, clock = MemoryWindowStore(), Clock(now)
+    _calm_market(windows, now)
+    # Half of ACME's documents negative: a warning (the critical tier needs 60%).
+    windows.add(_docs(10, "negative", now - 30, ("all", TICKER)))
+    windows.add(_docs(10, "neutral", now - 30, ("all", TICKER)))
+    thresholds = MemoryThresholdStore()
+    thresholds.change(None, {TICKER: {"renotify_s": 60}}, by="operator:test", reason="test")
+    alerts, dispatcher = MemoryAlertStore(), MemoryDispatcher()
+    evaluator = Evaluator(windows, thresholds, alerts, dispatcher, None, clock=clock)
+    evaluator.tick()
+    clock.now += 5
+    [(alert, event)] = evaluator.tick()
+    assert (event, alert.severity) == ("fired", "warning")
+    alerts.acknowledge(alert.id, "analyst:desk", datetime.now(UTC))
+    for _ in range(30):  # two and a half re-notify intervals
+        clock.now += 5
+        evaluator.tick()
+    assert [e for _, e in dispatcher.events] == ["fired", "acknowledged"]
+    windows.add(_docs(30, "negative", clock.now - 10, ("all", TICKER)))
+    clock.now += 5
+    acme = [(a.severity, e) for a, e in evaluator.tick() if a.id == alert.id]
+    assert acme == [("critical", "escalated")]
+    # The acknowledgement was of the warning: re-notification resumes for the critical alert.
+    clock.now += 65
+    assert [e for a, e in evaluator.tick() if a.id == alert.id] == ["sustained"]

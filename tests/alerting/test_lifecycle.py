@@ -64,3 +64,19 @@ def test_cooldown_after_resolving_and_renotify_while_sustained() -> None:
 def test_turning_critical_is_announced_at_once() -> None:
     events = run([verdict(True), verdict(True), verdict(True, severity="critical")])
     assert events == ["pending", "fired", "escalated"]
+
+
+def test_an_acknowledged_alert_is_not_renotified_but_its_escalation_is() -> None:
+    t = SpikeThresholds(pending_evaluations=1, renotify_s=60)
+    state, _ = step(ScopeState(), verdict(True), 1000.0, t, new_id="a")
+    events = []
+    for i in range(1, 40):  # three re-notify intervals, acknowledged
+        state, event = step(state, verdict(True), 1000.0 + i * 5, t, new_id="a", acknowledged=True)
+        events.append(event)
+    assert events == [None] * 39
+    state, event = step(state, verdict(True, severity="critical"), 1200.0, t, new_id="a",
+                        acknowledged=True)  # fmt: skip
+    assert event == "escalated"
+    # Unacknowledged (or escalated past the acknowledgement), re-notification resumes.
+    state, event = step(state, verdict(True, severity="critical"), 1260.0, t, new_id="a")
+    assert event == "sustained"
