@@ -50,6 +50,15 @@ def discover_url(base: str, scope: Scope, start: datetime, end: datetime) -> str
     return f"{base.rstrip('/')}/app/discover#/?_g={quote(g, safe=safe)}&_a={quote(a, safe=safe)}"
 
 
+def _example(source: dict[str, Any], reposts: int) -> Example:
+    """An example from a scored document as indexed: its sentiment and topic by label."""
+    sentiment = source.get("sentiment") or {}
+    topic = source.get("topic") or {}
+    fields = {k: v for k, v in source.items() if k not in ("sentiment", "topic")}
+    return Example(**fields, score=sentiment["score"], sentiment=sentiment.get("label"),
+                   topic=topic.get("label"), reposts=reposts)  # fmt: skip
+
+
 class Evidence(Protocol):
     """Where the evaluator finds an alert's example documents."""
 
@@ -110,9 +119,7 @@ class EvidenceFinder:
                 stories.add(story)
                 sources.append(source)
         versions = Counter(s.get("model", {}).get("version") for s in sources)
-        examples = [Example(**s, score=s["sentiment"]["score"],
-                            reposts=max(0, counts.get(s.get("story_id"), 1) - 1))
-                    for s in sources]  # fmt: skip
+        examples = [_example(s, max(0, counts.get(s.get("story_id"), 1) - 1)) for s in sources]
         version = versions.most_common(1)[0][0] if versions else None
         return examples, version
 

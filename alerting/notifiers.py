@@ -256,11 +256,32 @@ class NotificationWorker:
     a notifier. A notification taken and not yet delivered when the process dies stays in
     flight, and the next active evaluator delivers it again first."""
 
-    def __init__(self, store: AlertStore, dispatcher: Dispatch, active: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        store: AlertStore,
+        dispatcher: Dispatch,
+        active: Callable[[], bool],
+        resend: Callable[[list[Alert]], None] | None = None,
+        resend_s: float = 60.0,
+    ) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.active = active
+        # Called with the firing alerts every ``resend_s`` (Alertmanager times out alerts that
+        # are not sent again).
+        self.resend = resend
+        self.resend_s = resend_s
+        self._resent = 0.0
         self._stop = threading.Event()
+
+    def _resend_due(self) -> None:
+        if self.resend is None or time.monotonic() - self._resent < self.resend_s:
+            return
+        self._resent = time.monotonic()
+        try:
+            self.resend(self.store.active())
+        except Exception:
+            log.warning("sending the firing alerts again failed", exc_info=True)
 
     def run(self) -> None:
         """Deliver until ``stop``; a Redis failure is logged and retried."""
@@ -268,6 +289,7 @@ class NotificationWorker:
             if not self.active():
                 self._stop.wait(0.25)
                 continue
+            self._resend_due()
             try:
                 notification = self.store.take_notification(1.0)
                 if notification is not None:

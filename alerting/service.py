@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from kafka import KafkaProducer
 
 from alerting.alert_store import RedisAlertStore
+from alerting.alertmanager import AlertmanagerClient, AlertmanagerNotifier
 from alerting.api import Services, StreamSlots, create_app
 from alerting.auth import KeyRing
 from alerting.evaluator import Evaluator, Shard, TickReport
@@ -44,6 +45,7 @@ class Alerting:
     services: Services
     evaluator: Evaluator
     producer: KafkaProducer | None
+    alertmanager: AlertmanagerNotifier | None = None
 
 
 def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
@@ -75,6 +77,9 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
     if with_kafka:
         producer = KafkaProducer(**kafka_python_kwargs(settings.kafka), acks="all")
         notifiers.append(KafkaNotifier(producer, settings.kafka.topics.alerts))
+    alertmanager = _alertmanager(settings)
+    if alertmanager is not None:
+        notifiers.append(alertmanager)
     notifiers += [
         WebhookNotifier(h, settings.alerting.webhook_attempts) for h in settings.alerting.webhooks
     ]
@@ -115,7 +120,29 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         rollup_s=st.rollup_s,
         streams=StreamSlots(settings.alerting.max_streams_per_key, settings.alerting.max_streams),
     )
-    return Alerting(services, evaluator, producer)
+    return Alerting(services, evaluator, producer, alertmanager)
+
+
+def alertmanager_client(settings: AlertingConfig) -> AlertmanagerClient | None:
+    """A client of the configured Alertmanager, or None."""
+    am = settings.alerting.alertmanager
+    if am.url is None:
+        return None
+    return AlertmanagerClient(am.url, timeout_s=am.timeout_s, attempts=am.attempts)
+
+
+def _alertmanager(settings: AlertingConfig) -> AlertmanagerNotifier | None:
+    client = alertmanager_client(settings)
+    if client is None:
+        return None
+    am = settings.alerting.alertmanager
+    return AlertmanagerNotifier(
+        client,
+        settings.redis.key_prefix,
+        settings.alerting.page,
+        resend_s=am.resend_s,
+        ack_silence_s=am.ack_silence_s,
+    )
 
 
 def lease_ttl_s(settings: AlertingConfig) -> float:
@@ -141,8 +168,13 @@ def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "
     built.evaluator.on_tick = partial(export_tick, app)
     evaluator = built.evaluator
     evaluator.inline_delivery = False  # the notification worker delivers, in its own thread
+    am = built.alertmanager
     worker = NotificationWorker(
-        built.services.alerts, evaluator.dispatcher, lambda: evaluator.active and evaluator.delivers
+        built.services.alerts,
+        evaluator.dispatcher,
+        lambda: evaluator.active and evaluator.delivers,
+        resend=am.resend if am is not None else None,
+        resend_s=settings.alerting.alertmanager.resend_s,
     )
     threads = []
     if evaluate:

@@ -24,6 +24,22 @@ class WebhookSettings(_Section):
     timeout_s: float = Field(default=5.0, gt=0)
 
 
+class AlertmanagerSettings(_Section):
+    """Prometheus Alertmanager, which routes, groups, inhibits, silences and delivers the alerts
+    (e-mail, Slack, PagerDuty, webhooks) by its own configuration."""
+
+    # Its base URL; None: no Alertmanager (alerts are kept, indexed, streamed and produced).
+    url: str | None = Field(default=f"http://{LOOPBACK}:9094", pattern=r"^https?://")
+    timeout_s: float = Field(default=5.0, gt=0, le=120)
+    attempts: int = Field(default=3, ge=1, le=20)
+    # Firing alerts are sent again this often; Alertmanager resolves one not sent again within
+    # four times this (as Prometheus does).
+    resend_s: float = Field(default=60.0, ge=1, le=3600)
+    # An acknowledgement silences its alert in Alertmanager until it escalates or resolves, or
+    # at the latest after this long.
+    ack_silence_s: float = Field(default=7 * 86_400, ge=60, le=90 * 86_400)
+
+
 class AlertingSettings(_Section):
     """The evaluator, the notifiers and the HTTP API (``undertow alerting serve``)."""
 
@@ -44,6 +60,9 @@ class AlertingSettings(_Section):
     incident_window_s: float = Field(default=300.0, ge=0, le=86_400)
     examples: int = Field(default=5, ge=0, le=50)
     kibana_url: str = "http://127.0.0.1:5601"
+    # Where people open the web page (links in notifications); None: http://host:port.
+    page_url: str | None = Field(default=None, pattern=r"^https?://")
+    alertmanager: AlertmanagerSettings = AlertmanagerSettings()
     webhooks: list[WebhookSettings] = []
     webhook_attempts: int = Field(default=3, ge=1, le=20)
     # A file of "role:scrypt$..." lines (`undertow alerting hash-key`), used with (or instead
@@ -53,6 +72,11 @@ class AlertingSettings(_Section):
     # connection of the API's shared Redis pool.
     max_streams_per_key: int = Field(default=4, ge=1, le=100)
     max_streams: int = Field(default=64, ge=1, le=10_000)
+
+    @property
+    def page(self) -> str:
+        """The web page's base URL, without a trailing slash."""
+        return (self.page_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> AlertingSettings:

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         es = data.setdefault("elasticsearch", {})
         if isinstance(es, dict) and "hosts" not in es and "elasticsearch_port" in stack:
             es["hosts"] = [f"http://{LOOPBACK}:{stack['elasticsearch_port']}"]
+        alerting = data.setdefault("alerting", {})
+        if isinstance(alerting, dict) and "alertmanager_port" in stack:
+            am = alerting.setdefault("alertmanager", {})
+            if isinstance(am, dict) and "url" not in am:
+                am["url"] = f"http://{LOOPBACK}:{stack['alertmanager_port']}"
         return data
 
     @model_validator(mode="after")

@@ -57,13 +57,13 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_stack_ports_move_the_client_addresses(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path, "stack:\n  kafka_port: 19092\n  elasticsearch_port: 19200\n  redis_port: 16379\n"
-    )
+    ports = "kafka_port: 19092\n  elasticsearch_port: 19200\n  redis_port: 16379\n"
+    path = _write(tmp_path, f"stack:\n  {ports}  alertmanager_port: 19094\n")
     s = load_settings(path)
     assert s.kafka.bootstrap_servers == "127.0.0.1:19092"
     assert s.elasticsearch.hosts == ["http://127.0.0.1:19200"]
     assert s.redis.url == "redis://127.0.0.1:16379/0"
+    assert s.alerting.alertmanager.url == "http://127.0.0.1:19094"
 
 
 @pytest.mark.parametrize(
@@ -76,6 +76,7 @@ def test_stack_ports_move_the_client_addresses(tmp_path: Path) -> None:
         ("redis:\n  url: http://localhost\n", "redis"),
         ("kafka:\n  security_protocol: SASL_SSL\n", "kafka"),
         ("surprise: 1\n", "surprise"),
+        ("alerting:\n  alertmanager:\n    url: localhost:9094\n", "alerting.alertmanager.url"),
         ("elasticsearch:\n  replicas: -1\n", "elasticsearch.replicas"),
         ("streaming:\n  max_clock_skew_s: -5\n", "streaming.max_clock_skew_s"),
         ("streaming:\n  entity_min_relevance: 2\n", "streaming.entity_min_relevance"),
