@@ -402,11 +402,14 @@ def parse_assignment(text: str) -> tuple[list[str], list[str], str, str]:
 
 
 def candidate(
-    tset: ThresholdSet, defaults: dict[str, dict[str, Any]], rule: str = DEFAULT_RULE
+    tset: ThresholdSet,
+    defaults: dict[str, dict[str, Any]] | None,
+    rule: str = DEFAULT_RULE,
+    overrides: dict[str, dict[str, Any] | None] | None = None,
 ) -> ThresholdSet:
-    """``tset`` with one rule's ``defaults`` merged in (validated), still under its own
-    version: a set to try, not a new version."""
-    changed = apply_change(tset, defaults, None, rule)
+    """``tset`` with one rule's ``defaults`` and per-scope ``overrides`` (None: remove one)
+    merged in (validated), still under its own version: a set to try, not a new version."""
+    changed = apply_change(tset, defaults, overrides, rule)
     return changed.model_copy(update={"version": tset.version})
 
 

@@ -24,6 +24,7 @@ from kafka.errors import KafkaTimeoutError
 
 from alerting import incidents
 from alerting.alert_store import AlertStore, payload
+from alerting.history import alert_document
 from alerting.records import Alert, AlertEvent
 from alerting.settings import WebhookSettings
 from streaming import keys
@@ -90,7 +91,7 @@ class ElasticsearchNotifier:
 
     def notify(self, alert: Alert, event: AlertEvent) -> None:
         """Index the alert as it is now (transient failures retried)."""
-        document = alert.model_dump(mode="json")
+        document = alert_document(alert)
 
         def index() -> object:
             return self.client.index(index=self.index, id=alert.id, document=document)
@@ -98,18 +99,25 @@ class ElasticsearchNotifier:
         _with_retries(self.name, self.attempts, index)
 
 
+# Events the live feed keeps for pages that reconnect (about a day of a busy desk's events).
+FEED_KEPT = 10_000
+
+
 class LiveFeedNotifier:
-    """Publishes events on a Redis channel; the API's SSE stream relays them to browsers."""
+    """Appends events to a capped Redis stream; the API's SSE stream relays them to browsers,
+    each with its stream id as the event id, so a page that reconnects resumes where it was."""
 
     name = "live"
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, kept: int = FEED_KEPT) -> None:
         self.client = client
-        self.channel = keys.alert_events_channel(prefix)
+        self.key = keys.alert_feed_key(prefix)
+        self.kept = kept
 
     def notify(self, alert: Alert, event: AlertEvent) -> None:
-        """Publish."""
-        self.client.publish(self.channel, payload(alert, event))
+        """Append (the oldest beyond ``kept`` are trimmed)."""
+        self.client.xadd(self.key, {"data": payload(alert, event)}, maxlen=self.kept,
+                         approximate=True)  # fmt: skip
 
 
 def slack_escape(text: str) -> str:

@@ -119,6 +119,9 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         retention_s=st.retention_s,
         rollup_s=st.rollup_s,
         streams=StreamSlots(settings.alerting.max_streams_per_key, settings.alerting.max_streams),
+        alerts_index=alerts_index(settings.elasticsearch.index_prefix),
+        alertmanager=alertmanager.client if alertmanager is not None else None,
+        kibana_url=settings.alerting.kibana_url,
     )
     return Alerting(services, evaluator, producer, alertmanager)
 

@@ -13,7 +13,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from streaming.clients import elasticsearch_client, kafka_python_kwargs
 from streaming.dlq import record_limit
 from streaming.exceptions import BootstrapError
-from streaming.indices import index_templates
+from streaming.indices import ALERTS_MAPPINGS, alerts_index, index_templates
 from streaming.settings import PipelineConfig
 from streaming.topics import all_topics
 
@@ -82,6 +82,13 @@ def ensure_index_templates(settings: PipelineConfig) -> list[str]:
     try:
         for name, body in templates.items():
             es.indices.put_index_template(name=name, **body)
+        # An alerts index made by an earlier version gets the fields added since (additive).
+        es.indices.put_mapping(
+            index=alerts_index(settings.elasticsearch.index_prefix),
+            properties=ALERTS_MAPPINGS["properties"],
+            allow_no_indices=True,
+            ignore_unavailable=True,
+        )
         return list(templates)
     except (ApiError, TransportError) as exc:
         raise BootstrapError(f"cannot write Elasticsearch index templates: {exc}") from exc

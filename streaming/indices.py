@@ -84,6 +84,23 @@ ALERTS_MAPPINGS: dict[str, Any] = {
         "model_version": _KEYWORD,
         "examples": {"type": "object", "enabled": False},
         "kibana_url": {"type": "keyword", "index": False},
+        "updated_at": _DATE,
+        "notifications": {"type": "integer"},
+        # The rule's one-sentence reason, and the example documents' text (for free-text search).
+        "verdict": {"properties": {"reason": {"type": "text"}}},
+        "evidence": {"type": "text"},
+        # Acknowledgement in force, and what analysts did (acknowledge, unacknowledge, note).
+        "acked_by": _KEYWORD,
+        "acked_at": _DATE,
+        "acked_severity": _KEYWORD,
+        "activity": {
+            "properties": {
+                "at": _DATE,
+                "by": _KEYWORD,
+                "action": _KEYWORD,
+                "text": {"type": "text"},
+            }
+        },
         # The incident (the id of its first alert) and, on that one, the alerts grouped in.
         "incident": _KEYWORD,
         "related": {

@@ -78,9 +78,10 @@ def alert_states_key(prefix: str) -> str:
     return f"{prefix}:alerting:state"
 
 
-def alert_events_channel(prefix: str) -> str:
-    """The pub/sub channel the live feed (SSE) listens to."""
-    return f"{prefix}:alerting:events"
+def alert_feed_key(prefix: str) -> str:
+    """A capped stream of alert events, newest last: the live feed (SSE) reads it from the
+    event id a reconnecting page last saw."""
+    return f"{prefix}:alerting:feed"
 
 
 def deliveries_key(prefix: str) -> str:

@@ -60,7 +60,7 @@ def test_the_tree_as_committed_keeps_every_contract(tmp_path: Path) -> None:
         # serving never pulls in the training side (torch).
         ("models/serving/runtime.py", "import models.training.export", "models.serving.runtime"),
         # alerting reads the windows, never the workers.
-        ("alerting/api.py", "from streaming import score_worker", "alerting.api"),
+        ("alerting/api/alerts.py", "from streaming import score_worker", "alerting.api.alerts"),
     ],
 )
 def test_an_upward_import_inside_a_function_fails_the_lint(

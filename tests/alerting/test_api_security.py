@@ -58,9 +58,26 @@ def test_every_route_is_locked_as_its_role_says(method: str, path: str) -> None:
 def test_the_matrix_covers_the_routes_that_change_things() -> None:
     assert len(_routes()) >= 10
     writes = {(m, p) for m, p in _routes() if m in ("POST", "PUT", "DELETE", "PATCH")}
-    # Analysts acknowledge the alerts they watch (recorded with who and when); every other
-    # call that changes or costs something is an operator's.
-    assert writes - {("POST", "/api/alerts/{alert_id}/ack")} == OPERATOR_ONLY
+    # Analysts acknowledge and annotate the alerts they watch and silence the scopes they have
+    # in hand (each recorded with who and when); every other call that changes or costs
+    # something is an operator's.
+    desk = {
+        ("POST", "/api/alerts/{alert_id}/ack"),
+        ("DELETE", "/api/alerts/{alert_id}/ack"),
+        ("POST", "/api/alerts/{alert_id}/notes"),
+        ("POST", "/api/silences"),
+        ("DELETE", "/api/silences/{silence_id}"),
+    }
+    assert writes - desk == OPERATOR_ONLY
+
+
+def test_the_openapi_schema_declares_the_key_so_authorize_works_in_docs() -> None:
+    schema = _client().app.openapi()  # type: ignore[attr-defined]
+    [(name, scheme)] = schema["components"]["securitySchemes"].items()
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path, operations in schema["paths"].items():
+        if path.startswith("/api/"):
+            assert all({name: []} in op["security"] for op in operations.values()), path
 
 
 def test_a_body_over_the_limit_gets_413_before_the_app_reads_it() -> None:

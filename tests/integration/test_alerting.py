@@ -191,7 +191,13 @@ def test_a_threshold_change_takes_effect_live_and_is_in_the_history(
             if seen >= {"QQQQ", "Earnings"} or time.monotonic() > deadline:
                 break
     assert seen >= {"QQQQ", "Earnings"}
-    listed = negative(httpx.get(f"{url}/api/alerts?state=firing", headers=ANALYST).json()["items"])
+    # The history (the alerts index) has them once the notification worker indexed them.
+    def firing() -> list[dict[str, Any]]:
+        page = httpx.get(f"{url}/api/alerts?state=firing", headers=ANALYST).json()
+        return negative(page["items"])
+
+    wait_for("the alerts indexed", lambda: len(firing()) == 2, timeout=30)
+    listed = firing()
     assert {a["scope"]["value"] for a in listed} == {"QQQQ", "Earnings"}
     assert all(a["examples"] and a["thresholds_version"] == 3 for a in listed)
     history = httpx.get(f"{url}/api/thresholds/history", headers=ANALYST).json()["items"]
