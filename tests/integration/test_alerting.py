@@ -191,6 +191,7 @@ def test_a_threshold_change_takes_effect_live_and_is_in_the_history(
             if seen >= {"QQQQ", "Earnings"} or time.monotonic() > deadline:
                 break
     assert seen >= {"QQQQ", "Earnings"}
+
     # The history (the alerts index) has them once the notification worker indexed them.
     def firing() -> list[dict[str, Any]]:
         page = httpx.get(f"{url}/api/alerts?state=firing", headers=ANALYST).json()
