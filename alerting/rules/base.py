@@ -33,7 +33,7 @@ class RuleThresholds(BaseModel):
     min_baseline_docs: int = Field(default=30, ge=1)
     pending_evaluations: int = Field(default=2, ge=1, le=100)
     cooldown_s: int = Field(default=900, ge=0)
-    renotify_s: int = Field(default=1800, ge=60)
+    renotify_s: int = Field(default=1800, ge=10)
     # Count every document (True) or one per story (False: a story reposted 80 times counts
     # once in the rule; the minimum volume min_docs always counts every document).
     count_reposts: bool = False
