@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -54,6 +55,9 @@ class InputSpec:
     # The sources a document may name for itself (every input's); any other becomes "other",
     # with the name it gave kept as source_name. Empty: this input's source only.
     sources: frozenset[str] = frozenset()
+    # strptime formats of this feed's times, tried after ISO-8601 and RFC 2822 (a time without
+    # a zone is UTC).
+    time_formats: tuple[str, ...] = ()
 
     def normalise_source(self, claimed: str | None) -> str:
         """The scope source of a document that names ``claimed`` (None: this input's)."""
@@ -123,8 +127,30 @@ def _text(raw: Any, name: str, limits: DecodeLimits, required: bool) -> str | No
     return clean or None
 
 
-def parse_time(raw: Any, fallback_ms: int | None, limits: DecodeLimits) -> datetime:
-    """ISO-8601 or epoch (seconds or milliseconds); absent: the Kafka record timestamp."""
+def _text_time(raw: str, formats: Sequence[str]) -> datetime:
+    """ISO-8601, RFC 2822 (RSS's "Sat, 05 Dec 2026 14:30:00 +0000") or one of ``formats``."""
+    text = raw.strip()
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        first = exc
+    try:
+        return parsedate_to_datetime(text)
+    except (ValueError, TypeError, IndexError):
+        pass
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise first
+
+
+def parse_time(
+    raw: Any, fallback_ms: int | None, limits: DecodeLimits, formats: Sequence[str] = ()
+) -> datetime:
+    """ISO-8601, RFC 2822, one of the feed's ``formats``, or epoch (seconds or milliseconds);
+    absent: the Kafka record timestamp."""
     if raw is None:
         if fallback_ms is None:
             raise DecodeError("bad_timestamp", "no published_at and no record timestamp")
@@ -136,7 +162,7 @@ def parse_time(raw: Any, fallback_ms: int | None, limits: DecodeLimits) -> datet
             seconds = raw / 1000 if abs(raw) >= 1e11 else raw
             when = datetime.fromtimestamp(seconds, tz=UTC)
         elif isinstance(raw, str):
-            when = datetime.fromisoformat(raw.strip())
+            when = _text_time(raw, formats)
             when = when if when.tzinfo else when.replace(tzinfo=UTC)
         else:
             raise TypeError(f"a {type(raw).__name__} is not a time")
@@ -214,7 +240,9 @@ def decode(
         id=_doc_id(_get(data, spec.path("id")), source, extra["url"], text),
         text=text,
         source=source,
-        published_at=parse_time(_get(data, spec.path("published_at")), timestamp_ms, limits),
+        published_at=parse_time(
+            _get(data, spec.path("published_at")), timestamp_ms, limits, spec.time_formats
+        ),
         tickers=kept,
         tickers_dropped=invalid + cut,
         **extra,

@@ -24,6 +24,10 @@ ORIGINAL_SHA256 = "original_sha256"
 TRUNCATED = "truncated"
 VALUE_DROPPED = "value_dropped"
 ORIGINAL_KEY_SHA256 = "original_key_sha256"
+# The original record's Kafka timestamp (ms): a redriven letter keeps its event time.
+ORIGINAL_TIMESTAMP = "original_timestamp"
+# On a redriven message: the dead letter it came from (``<dlq topic>/<partition>/<offset>``).
+REDRIVEN_FROM = "redriven_from"
 _CONNECT = "__connect.errors."
 STAGE_DECODE = "VALUE_CONVERTER"
 STAGE_TRANSFORM = "TRANSFORMATION"
@@ -61,6 +65,8 @@ def dead_letter(
         f"{_CONNECT}exception.class.name": error_class[:200],
         f"{_CONNECT}exception.message": str(error)[:_MAX_ERROR_CHARS],
     }
+    if envelope.timestamp_ms is not None:
+        headers[ORIGINAL_TIMESTAMP] = str(envelope.timestamp_ms)
     value = envelope.value
     if value is not None and len(value) > max_value_bytes:
         headers[ORIGINAL_BYTES] = str(len(value))

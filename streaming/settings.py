@@ -104,6 +104,9 @@ class InputSettings(_Section):
     source: str = Field(min_length=1, max_length=64)
     # Our field name → dotted path in the feed's JSON, e.g. {"text": "body", "id": "meta.guid"}.
     fields: dict[str, str] = {}
+    # strptime formats of the feed's published_at, tried after ISO-8601 and RFC 2822, e.g.
+    # ["%d/%m/%Y %H:%M"] (no zone: UTC).
+    time_formats: list[str] = Field(default=[], max_length=20)
 
     @model_validator(mode="after")
     def _known_fields(self) -> InputSettings:

@@ -78,7 +78,9 @@ def score_role(settings: PipelineConfig) -> Role:
     st, topics = settings.streaming, settings.kafka.topics
     configured = inputs(topics, st)
     sources = frozenset(i.source for i in configured)
-    specs = {i.topic: InputSpec(i.source, i.fields, sources) for i in configured}
+    specs = {
+        i.topic: InputSpec(i.source, i.fields, sources, tuple(i.time_formats)) for i in configured
+    }
     scorer = live_scorer(settings.models)
     metrics = _metrics(settings, "score")
     redis = redis_client(settings.redis)

@@ -179,3 +179,14 @@ def test_a_source_undertow_does_not_know_becomes_other_and_is_kept_as_its_name()
     doc = decode(_msg(text="ok", source="<img src=x onerror=alert(1)>"), spec, timestamp_ms=TS)
     assert (doc.source, doc.source_name) == ("other", "<img src=x onerror=alert(1)>")
     assert decode(_msg(text="ok"), spec, timestamp_ms=TS).source == "news"
+
+
+def test_rss_times_and_a_feeds_own_formats_are_read() -> None:
+    rss = decode(_msg(text="ok", published_at="Sat, 05 Dec 2026 14:30:00 +0100"), NEWS)
+    assert rss.published_at == datetime(2026, 12, 5, 13, 30, tzinfo=UTC)
+    own = _msg(text="ok", published_at="05/12/2026 14:30")
+    with pytest.raises(DecodeError) as refused:
+        decode(own, NEWS)
+    assert refused.value.reason == "bad_timestamp"
+    feed = InputSpec(source="news", time_formats=("%m/%d/%Y", "%d/%m/%Y %H:%M"))
+    assert decode(own, feed).published_at == datetime(2026, 12, 5, 14, 30, tzinfo=UTC)
