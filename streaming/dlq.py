@@ -67,6 +67,9 @@ def dead_letter(
     }
     if envelope.timestamp_ms is not None:
         headers[ORIGINAL_TIMESTAMP] = str(envelope.timestamp_ms)
+    for name, raw in envelope.headers:
+        if name == REDRIVEN_FROM:  # dead-lettered again after a redrive: say which letter
+            headers[REDRIVEN_FROM] = raw.decode("utf-8", "replace")[:200]
     value = envelope.value
     if value is not None and len(value) > max_value_bytes:
         headers[ORIGINAL_BYTES] = str(len(value))

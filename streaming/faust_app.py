@@ -12,7 +12,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 import faust
@@ -100,7 +100,14 @@ def envelope(event: EventT[Any]) -> Envelope:
         timestamp_ms=int(msg.timestamp * 1000) if msg.timestamp else None,
         received_s=time.time(),
         ack=event.ack,
+        headers=_headers(msg.headers),
     )
+
+
+def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
+    """A message's headers as pairs of name and bytes (Faust gives a list or a mapping)."""
+    pairs = raw.items() if isinstance(raw, Mapping) else (raw or ())
+    return tuple((str(k), v if isinstance(v, bytes) else str(v or "").encode()) for k, v in pairs)
 
 
 class FaustProducer:

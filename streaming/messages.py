@@ -24,6 +24,7 @@ class Envelope:
     timestamp_ms: int | None
     received_s: float
     ack: Callable[[], object] = field(default=lambda: None, repr=False)
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)

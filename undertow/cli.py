@@ -16,6 +16,8 @@ from deploy.stack.exceptions import StackError
 from models.exceptions import ModelsError
 from streaming.exceptions import StreamingError
 from undertow.commands.alerting import alerting_app, thresholds_app
+from undertow.commands.alerts import app as alerts_app
+from undertow.commands.dlq import app as dlq_app
 from undertow.commands.entities import app as entities_app
 from undertow.commands.models import app as models_app
 from undertow.commands.pipeline import app as pipeline_app
@@ -39,6 +41,8 @@ app.add_typer(models_app)
 app.add_typer(pipeline_app)
 app.add_typer(alerting_app, name="alerting")
 app.add_typer(thresholds_app, name="thresholds")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(dlq_app, name="dlq")
 app.add_typer(entities_app, name="entities")
 
 
