@@ -19,6 +19,7 @@ from alerting.records import Alert, Example, Scope
 from streaming.clients import redis_client
 from streaming.indices import alerts_index
 from tests.integration.alertmanager import amtool
+from tests.integration.conftest import undertow
 from tests.integration.pipeline import Pipeline, wait_for
 
 ANALYST = {"Authorization": "Bearer analyst-key-123"}
@@ -175,3 +176,29 @@ def test_a_scope_is_silenced_listed_seen_by_amtool_and_expired(
         for bad in ({"scope": "sector:x", "reason": "r"}, {"scope": "ticker:A", "reason": ""},
                     {"scope": "ticker:A", "reason": "r", "duration": "90d"}):  # fmt: skip
             assert client.post("/api/silences", json=bad).status_code == 422, bad
+
+
+def test_the_command_line_lists_acknowledges_and_silences(server: tuple[str, Pipeline]) -> None:
+    _, pipeline = server
+    alert = _alert(3, datetime.now(UTC), id=uuid.uuid4().hex[:16], state="firing")
+    _stored(pipeline, alert)
+    config = ("--config", str(pipeline.config))
+
+    def cli(*args: str) -> dict[str, Any]:
+        done = undertow(*config, "alerts", *args, "--json")
+        assert done.returncode == 0, done.stderr
+        result: dict[str, Any] = orjson.loads(done.stdout.splitlines()[-1])
+        return result
+
+    assert cli("ack", alert.id)["acked_by"].startswith("cli:")
+    assert cli("note", alert.id, "looked at it")["activity"][-1]["text"] == "looked at it"
+    wait_for("the alert in the history",
+             lambda: [a["id"] for a in cli("list", "--rule", alert.rule)["items"]] == [alert.id],
+             timeout=30)  # fmt: skip
+    silenced = cli("silence", "--scope", "ticker:ACME", "--for", "4h", "--reason", "earnings")
+    assert silenced["id"] in amtool(pipeline.settings, "silence", "query", "scope=ticker:ACME")
+    assert [s["id"] for s in cli("silences")["items"]] == [silenced["id"]]
+    assert undertow(*config, "alerts", "unsilence", silenced["id"]).returncode == 0
+    assert cli("silences")["items"] == []
+    missing = undertow(*config, "alerts", "show", "no-such-alert")
+    assert missing.returncode == 1 and "no alert" in missing.stderr
