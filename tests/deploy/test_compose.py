@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from deploy.stack.alertmanager import local_config
 from undertow.settings import Settings
 
 COMPOSE = Path(__file__).resolve().parents[2] / "deploy" / "docker-compose.yml"
@@ -29,6 +30,7 @@ def _host_ports(service: dict[str, Any]) -> set[int]:
 def test_services_are_all_there(compose: dict[str, Any]) -> None:
     assert {"kafka", "elasticsearch", "kibana", "redis"} <= set(compose["services"])
     assert {"score-worker", "sink-worker", "alerting"} <= set(compose["services"])
+    assert {"alertmanager", "mailpit"} <= set(compose["services"])
 
 
 def test_host_ports_match_the_local_stack_defaults(compose: dict[str, Any]) -> None:
@@ -38,6 +40,22 @@ def test_host_ports_match_the_local_stack_defaults(compose: dict[str, Any]) -> N
     assert _host_ports(services["elasticsearch"]) == {stack.elasticsearch_port}
     assert _host_ports(services["redis"]) == {stack.redis_port}
     assert _host_ports(services["kibana"]) == {5601}
+    assert _host_ports(services["alertmanager"]) == {stack.alertmanager_port}
+    assert _host_ports(services["mailpit"]) == {stack.mailpit_http_port, stack.mailpit_smtp_port}
+
+
+def test_alertmanager_runs_the_local_configuration_with_mailpits_address(
+    compose: dict[str, Any],
+) -> None:
+    service = compose["services"]["alertmanager"]
+    [mount] = [v for v in service["volumes"] if v.endswith(":ro")]
+    config = yaml.safe_load((COMPOSE.parent / mount.split(":")[0]).read_text())
+    expected = local_config(1025)
+    expected["global"]["smtp_smarthost"] = "mailpit:1025"
+    assert config == expected
+    env = compose["x-undertow-env"]
+    assert env["UNDERTOW_ALERTING__ALERTMANAGER__URL"] == "http://alertmanager:9093"
+    assert "alertmanager" in compose["services"]["alerting"]["depends_on"]
 
 
 def test_infrastructure_has_health_checks_and_workers_wait_for_them(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streaming.indices import DOCS_MAPPINGS, docs_pattern
+from streaming.indices import ALERTS_MAPPINGS, DOCS_MAPPINGS, alerts_index, docs_pattern
 
 NDJSON = Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "undertow.ndjson"
 
@@ -28,6 +28,7 @@ def _fields(mapping: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 MAPPED = _fields(DOCS_MAPPINGS)
 AGGREGATABLE = {k for k, t in MAPPED.items() if t != "text"}
+ALERTS_MAPPED = _fields(ALERTS_MAPPINGS)
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +55,29 @@ def test_every_reference_resolves_with_the_right_type(objects: dict[str, dict[st
             assert objects[ref["id"]]["type"] == ref["type"]
 
 
-def test_the_data_view_matches_the_index_template(objects: dict[str, dict[str, Any]]) -> None:
-    (view,) = [o for o in objects.values() if o["type"] == "index-pattern"]
-    assert view["attributes"]["title"] == docs_pattern()
-    assert MAPPED[view["attributes"]["timeFieldName"]] == "date"
+def test_the_data_views_match_the_index_templates(objects: dict[str, dict[str, Any]]) -> None:
+    docs, alerts = objects["undertow-docs"], objects["undertow-alerts"]
+    assert docs["attributes"]["title"] == docs_pattern()
+    assert MAPPED[docs["attributes"]["timeFieldName"]] == "date"
+    assert alerts["attributes"]["title"] == f"{alerts_index()}*"
+    assert ALERTS_MAPPED[alerts["attributes"]["timeFieldName"]] == "date"
+
+
+def test_the_alert_history_search_shows_mapped_fields_acks_and_notes(
+    objects: dict[str, dict[str, Any]],
+) -> None:
+    attrs = objects["undertow-alert-history"]["attributes"]
+    assert set(attrs["columns"]) <= set(ALERTS_MAPPED)
+    assert {"acked_by", "acked_at", "activity.text", "verdict.reason"} <= set(attrs["columns"])
+    assert {field for field, _ in attrs["sort"]} <= {
+        k for k, t in ALERTS_MAPPED.items() if t != "text"
+    }
+    [ref] = objects["undertow-alert-history"]["references"]
+    assert ref["id"] == "undertow-alerts"
 
 
 def test_the_negative_search_uses_mapped_fields(objects: dict[str, dict[str, Any]]) -> None:
-    (search,) = [o for o in objects.values() if o["type"] == "search"]
+    search = objects["undertow-negative-documents"]
     attrs = search["attributes"]
     assert set(attrs["columns"]) <= set(MAPPED)
     assert {field for field, _ in attrs["sort"]} <= AGGREGATABLE
@@ -110,5 +126,7 @@ def test_the_dashboard_shows_all_three_panels(objects: dict[str, dict[str, Any]]
     panels = json.loads(board["attributes"]["panelsJSON"])
     names = {ref["name"]: ref["id"] for ref in board["references"]}
     assert sorted(names[p["panelRefName"]] for p in panels) == sorted(
-        o["id"] for o in objects.values() if o["type"] in ("search", "visualization")
+        o["id"]
+        for o in objects.values()
+        if o["type"] in ("search", "visualization") and o["id"] != "undertow-alert-history"
     )
