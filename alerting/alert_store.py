@@ -21,7 +21,7 @@ import orjson
 import redis
 
 from alerting.lease import Fence, Fenced
-from alerting.lifecycle import Event, ScopeState
+from alerting.lifecycle import ScopeState
 from alerting.records import MAX_ACTIVITY, Activity, Alert, AlertEvent, AnalystAction
 from streaming import keys
 
@@ -34,7 +34,7 @@ class ScopeChange:
     state: ScopeState  # the idle-and-calm state is removed rather than stored
     alert: Alert | None = None  # saved (an acknowledgement already stored is kept)
     drop: str | None = None  # the id of an alert to forget (a pending one that never fired)
-    event: Event | None = None  # queued for notification, with the alert as saved
+    event: AlertEvent | None = None  # queued for notification, with the alert as saved
     replaces: str | None = None  # a key the state was stored under before (removed)
 
 

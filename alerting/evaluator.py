@@ -33,7 +33,7 @@ from alerting.incidents import incident_of, same_burst, with_member
 from alerting.lease import Fence, Fenced, Lease
 from alerting.lifecycle import Event, ScopeState, step
 from alerting.notifiers import Dispatch
-from alerting.records import Alert, Scope
+from alerting.records import Alert, AlertEvent, Scope
 from alerting.rules.base import Rule, RuleThresholds, Verdict
 from alerting.rules.registry import DEFAULT_RULE, REGISTRY
 from alerting.threshold_store import ThresholdStore
@@ -125,7 +125,7 @@ class _Tick:
     seasons: dict[tuple[str, int, int, int], list[float]] = field(default_factory=dict)
     listed: dict[str, dict[str, float]] = field(default_factory=dict)
     limits: dict[tuple[str, str], RuleThresholds] = field(default_factory=dict)
-    events: list[tuple[Alert, Event]] = field(default_factory=list)
+    events: list[tuple[Alert, AlertEvent]] = field(default_factory=list)
     # The firing alerts by id (read when an alert fires: the incidents it may join).
     firing: dict[str, Alert] | None = None
 
@@ -180,7 +180,7 @@ class Evaluator:
         # one-off runs); the service sets False and runs a NotificationWorker instead.
         self.inline_delivery = True
         # Called for every notified event (the service counts them for Prometheus).
-        self.on_event: Callable[[Alert, Event], None] = lambda alert, event: None
+        self.on_event: Callable[[Alert, AlertEvent], None] = lambda alert, event: None
         # Called after every tick (the service exports its figures to Prometheus).
         self.on_tick: Callable[[TickReport], None] = lambda report: None
         self._stop = threading.Event()
@@ -311,7 +311,7 @@ class Evaluator:
         market = None if scope == "all" else self._baseline("all", t, now)
         return rule.evaluate(current, baseline, t, market), baseline
 
-    def tick(self, fence: Fence | None = None) -> list[tuple[Alert, Event]]:
+    def tick(self, fence: Fence | None = None) -> list[tuple[Alert, AlertEvent]]:
         """Evaluate every rule on every live scope once, committing each under ``fence``;
         return the events queued for notification (delivered before returning if
         ``inline_delivery``). Raises Fenced, having committed nothing more, once another
@@ -500,7 +500,8 @@ class Evaluator:
         if lead is not None and lead_state is not None and ours:
             lead = with_member(lead, alert)
             key = state_key(lead.rule, lead.scope.name)
-            self.alerts.commit(ScopeChange(key, lead_state, lead), now.fence)
+            # "grouped": the page and the history show the lead's list (nobody is paged).
+            self.alerts.commit(ScopeChange(key, lead_state, lead, event="grouped"), now.fence)
             firing[lead.id] = lead
         firing[alert.id] = alert
         return alert

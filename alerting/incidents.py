@@ -22,14 +22,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from alerting.records import ANALYST_ACTIONS, Alert, AlertEvent, Related
+from alerting.records import NOTICES, Alert, AlertEvent, Related
 
 
 def announces(alert: Alert, event: AlertEvent) -> bool:
     """Whether a notifier for people sends this event: any lifecycle event of an alert that
     leads its incident (or has none), and the escalation of one grouped into another's; what
-    analysts do to an alert (acknowledge, note) pages nobody."""
-    if event in ANALYST_ACTIONS:
+    analysts do to an alert (acknowledge, note), and a lead's list of its incident, page
+    nobody."""
+    if event in NOTICES:
         return False
     return alert.incident in (None, alert.id) or event == "escalated"
 

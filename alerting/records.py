@@ -12,11 +12,13 @@ from alerting.rules.base import RULE_NAME_PATTERN, Severity
 
 AlertState = Literal["pending", "firing", "resolved"]
 ScopeKind = Literal["all", "topic", "ticker", "source"]
-# What analysts do to an alert; notified through the outbox like the lifecycle's events, so
-# the alerts index, the live feed, Kafka and Alertmanager hear of it.
+# What analysts do to an alert, and an alert joining another's incident ("grouped", on the
+# lead): notified through the outbox like the lifecycle's events, so the alerts index, the live
+# feed, Kafka and Alertmanager hear of them, but never paging anyone.
 AnalystAction = Literal["acknowledged", "unacknowledged", "noted"]
-AlertEvent = Event | AnalystAction
-ANALYST_ACTIONS: tuple[AnalystAction, ...] = ("acknowledged", "unacknowledged", "noted")
+Notice = AnalystAction | Literal["grouped"]
+AlertEvent = Event | Notice
+NOTICES: tuple[Notice, ...] = ("acknowledged", "unacknowledged", "noted", "grouped")
 MAX_NOTE_CHARS = 2000
 # An alert keeps this many activity entries (acknowledgements, notes), the latest.
 MAX_ACTIVITY = 200

@@ -81,7 +81,8 @@ def test_a_negative_burst_on_a_ticker_fires_once_then_resolves() -> None:
         ("volume_spike", TICKER), ("sentiment_drop", TICKER)}  # fmt: skip
     clock.now += 5
     assert evaluator.tick() == []  # firing: not announced again before renotify_s
-    assert [e for _, e in _spike(dispatcher.events)] == ["fired"]
+    # The lead's list of its incident reached the page and the history as each joined.
+    assert [e for _, e in _spike(dispatcher.events)] == ["fired", "grouped", "grouped"]
 
     # Twenty minutes later the burst has left the 10-minute window: the alert resolves.
     clock.now += 20 * 60
