@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from alerting import backtest
 from alerting.api.deps import Analyst, Operator, Svc, duration, point_in_time, unprocessable
@@ -41,6 +42,9 @@ class BacktestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     since: str = Field(default="7d", max_length=32)
+    # The end of the period (default: now); two backtests to compare share it, so their
+    # simulated ticks fall at the same times.
+    until: AwareDatetime | None = None
     set: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=32)
     # At most MAX_SWEEP configurations in all: each is a replay of the whole history.
     sweep: dict[Annotated[str, Field(max_length=200)], list[float]] = Field(
@@ -165,6 +169,16 @@ def run_backtest(body: BacktestRequest, services: Svc, _: Operator) -> backtest.
             events=body.events,
             retention_s=services.retention_s,
             rollup_s=services.rollup_s,
+            now=_until(body.until),
         )
     except ThresholdError as exc:
         raise unprocessable(["body", *exc.field.split(".")], exc.message) from exc
+
+
+def _until(until: datetime | None) -> datetime | None:
+    """The end of a backtest: at most now (the future has no history)."""
+    if until is None:
+        return None
+    if until > datetime.now(UTC) + timedelta(minutes=1):
+        raise unprocessable(["body", "until"], "must not be in the future")
+    return until
