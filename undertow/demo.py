@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -34,7 +35,9 @@ from rich.table import Table
 from rich.text import Text
 
 from alerting.alert_store import RedisAlertStore
+from alerting.alertmanager import NAMESPACE, AlertmanagerError
 from alerting.auth import KEYS_ENV
+from alerting.service import alertmanager_client
 from deploy.stack.manager import Stack
 from streaming.bootstrap import bootstrap
 from streaming.clients import (
@@ -45,6 +48,7 @@ from streaming.clients import (
 )
 from streaming.indices import docs_pattern
 from streaming.lag import lag
+from streaming.retry import TransientHTTPStatus
 from streaming.window_store import RedisWindowStore
 from streaming.workers import ROLES
 from undertow.settings import Settings
@@ -199,9 +203,34 @@ class Summary:
             f"lag {lags}\n",
             f"burst: {feed.burst_sent}/{feed.burst_total} negative oil documents on ACME sent; ",
             f"ticker:ACME last 15 min: {acme.total} docs, {acme.negative_share:.0%} negative\n",
-            ("Kibana: import deploy/kibana/undertow.ndjson · Ctrl-C stops the demo", "dim"),
+            (
+                f"{self._where()}Kibana: import deploy/kibana/undertow.ndjson · Ctrl-C stops the "
+                "demo",
+                "dim",
+            ),
         )
         return Group(head, self.topics(now))
+
+    def _where(self) -> str:
+        am = self.settings.alerting.alertmanager.url
+        if am is None:
+            return ""
+        mail = f"http://127.0.0.1:{self.settings.stack.mailpit_http_port}"
+        return f"Alertmanager: {am} · e-mails of critical alerts: {mail} · "
+
+    def in_alertmanager(self) -> list[dict[str, Any]]:
+        """The demo's alerts Alertmanager holds (active, silenced or inhibited)."""
+        client = alertmanager_client(self.settings)
+        if client is None:
+            return []
+        try:
+            held = client.alerts({NAMESPACE: self.settings.redis.key_prefix})
+        except (AlertmanagerError, TransientHTTPStatus, httpx.HTTPError) as exc:
+            log.warning("could not ask Alertmanager: %s", exc)
+            return []
+        return [{"alert_id": a["labels"].get("alert_id"), "scope": a["labels"].get("scope"),
+                 "severity": a["labels"].get("severity"), "state": a["status"]["state"]}
+                for a in held]  # fmt: skip
 
     def final(self, feed: FeedState) -> dict[str, Any]:
         """A JSON-ready summary at the end of the demo."""
@@ -212,8 +241,11 @@ class Summary:
             "burst_sent": feed.burst_sent,
             "all_2h": self.store.window("all", now, 7200).stats.as_dict(),
             "acme_15m": self.store.window("ticker:ACME", now, 900).stats.as_dict(),
+            "alertmanager": self.in_alertmanager(),
             "alerts": [
                 {
+                    "id": a.id,
+                    "rule": a.rule,
                     "scope": a.scope.name,
                     "state": a.state,
                     "severity": a.severity,
@@ -263,7 +295,17 @@ def demo_settings(settings: Settings) -> tuple[Settings, dict[str, str], str | N
 
 
 def _clear(settings: Settings) -> None:
+    """Forget the last demo: its Redis keys, and the silences made on its alerts."""
     delete_prefixed(settings.redis, DEMO_PREFIX)
+    client = alertmanager_client(settings)
+    if client is None:
+        return
+    try:
+        for silence in client.silences({NAMESPACE: DEMO_PREFIX}):
+            if silence.state != "expired":
+                client.expire_silence(silence.id)
+    except (AlertmanagerError, TransientHTTPStatus, httpx.HTTPError) as exc:
+        log.warning("could not expire the last demo's silences: %s", exc)
 
 
 def run_demo(
