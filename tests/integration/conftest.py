@@ -77,10 +77,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(pipeline: Pipeline, name: str = "alerting") -> tuple[subprocess.Popen[bytes], str]:
-    """`undertow alerting serve` for ``pipeline`` on a free port, up and answering; its output
-    goes to ``<name>.log`` in the pipeline's home. Returns the process and its base URL."""
-    port = _free_port()
+def start_server(
+    pipeline: Pipeline, name: str = "alerting", port: int | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`undertow alerting serve` for ``pipeline`` on ``port`` (default: a free one), up and
+    answering; its output goes to ``<name>.log`` in the pipeline's home. Returns the process
+    and its base URL."""
+    port = port or _free_port()
     env = dict(os.environ, UNDERTOW_API_KEYS=KEYS)
     log = (pipeline.home / f"{name}.log").open("ab")
     proc = subprocess.Popen(
