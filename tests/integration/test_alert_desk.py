@@ -16,9 +16,10 @@ from alerting.alert_store import RedisAlertStore, ScopeChange
 from alerting.history import alert_document
 from alerting.lifecycle import ScopeState
 from alerting.records import Alert, Example, Scope
+from alerting.service import build
 from streaming.clients import redis_client
 from streaming.indices import alerts_index
-from tests.integration.alertmanager import amtool
+from tests.integration.alertmanager import amtool, eventually
 from tests.integration.conftest import undertow
 from tests.integration.pipeline import Pipeline, wait_for
 
@@ -157,7 +158,18 @@ def test_a_scope_is_silenced_listed_seen_by_amtool_and_expired(
     server: tuple[str, Pipeline],
 ) -> None:
     url, pipeline = server
+    # An ACME alert firing in Alertmanager, as the notification worker sends it.
+    notifier = build(pipeline.settings).alertmanager
+    assert notifier is not None
+    acme = _alert(0, datetime.now(UTC), id=uuid.uuid4().hex[:16], scope=Scope.parse("ticker:ACME"))
+    notifier.notify(acme, "fired")
+
+    def state() -> str | None:
+        held = notifier.client.alerts({"namespace": pipeline.run, "alert_id": acme.id})
+        return held[0]["status"]["state"] if held else None
+
     with httpx.Client(base_url=url, headers=ANALYST, timeout=30) as client:
+        assert eventually(state, 30, "the alert in Alertmanager") == "active"
         body = {"scope": "ticker:ACME", "duration": "4h", "reason": "earnings day"}
         created = client.post("/api/silences", json=body)
         assert created.status_code == 201, created.text
@@ -170,9 +182,12 @@ def test_a_scope_is_silenced_listed_seen_by_amtool_and_expired(
         assert silence["id"] in [s["id"] for s in listed]
         assert silence["id"] in amtool(pipeline.settings, "silence", "query",
                                        f"namespace={pipeline.run}")  # fmt: skip
+        # The silence stops the notifications of ACME's alert...
+        eventually(lambda: state() == "suppressed", 30, "the alert silenced")
         expired = client.delete(f"/api/silences/{silence['id']}").json()
         assert expired["status"]["state"] == "expired"
         assert silence["id"] not in [s["id"] for s in client.get("/api/silences").json()["items"]]
+        eventually(lambda: state() == "active", 30, "...until it is expired")
         for bad in ({"scope": "sector:x", "reason": "r"}, {"scope": "ticker:A", "reason": ""},
                     {"scope": "ticker:A", "reason": "r", "duration": "90d"}):  # fmt: skip
             assert client.post("/api/silences", json=bad).status_code == 422, bad

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+from functools import partial
 
 import orjson
 
+from tests.integration.alertmanager import eventually, mails
 from tests.integration.conftest import undertow
 from undertow.settings import Settings
 
@@ -24,6 +26,12 @@ def test_demo_scores_the_feed_alerts_on_the_burst_and_stops_its_processes(stack:
     # The alerting service saw the burst, on its ticker and its topic, and nothing else fired.
     assert fired == {"ticker:ACME", "topic:Energy | Oil"}, final["alerts"]
     assert all(a["examples"] for a in final["alerts"] if a["state"] == "firing")
+    # Every critical alert reached Alertmanager and an e-mail for it reached the SMTP server.
+    critical = {a["id"] for a in final["alerts"] if a["severity"] == "critical"}
+    assert critical, final["alerts"]
+    assert critical <= {a["alert_id"] for a in final["alertmanager"]}
+    for alert_id in critical:
+        eventually(partial(mails, stack, alert_id), 60, f"the e-mail of alert {alert_id}")
     left = subprocess.run(
         ["pgrep", "-f", "undertow.cli.* (worker --role|alerting serve)"],
         capture_output=True,
