@@ -59,7 +59,8 @@ def test_bench_measures_model_pipeline_latency_and_naive_peer_then_cleans_up(
     assert abs(result["latency_sent"] / 8 - result["latency_rate"]) < 0.18
     assert set(result["worker_rss_mb"]) == {"score", "sink"}
     cores = result["e2e_cpu_cores"]  # where the CPU went, each worker and service
-    assert set(cores) == {"score", "sink", "kafka", "elasticsearch", "redis"}
+    assert set(cores) == {"score", "sink", "kafka", "elasticsearch", "redis", "mailpit",
+                          "alertmanager"}  # fmt: skip
     assert 0 < cores["score"] <= result["cores"] and cores["elasticsearch"] > 0
     assert all(0 < mb < 1536 for mb in result["worker_rss_mb"].values())
     # The provider the Scorer really got, first: CPU here, CUDA on a machine with a GPU.
