@@ -152,17 +152,28 @@ def note(alert_id: str, body: NoteBody, services: Svc, who: Analyst) -> Alert:
 
 
 async def _start(services: Services, after: str | None) -> tuple[str, bytes]:
-    """Where to read the feed from, and what to tell the client first."""
+    """Where to read the feed from, and what to tell the client first: the id it has seen up
+    to (so a client that reconnects before any event resumes from there too)."""
     feed = keys.alert_feed_key(services.prefix)
     client: Any = services.aio_redis  # redis-py's stream replies are loosely typed
     newest = await client.xrevrange(feed, count=1)
     latest = _text(newest[0][0]) if newest else "0-0"
     if after is None:
-        return latest, b": connected\n\n"
-    oldest = await client.xrange(feed, count=1)
-    if oldest and _order(after) < _order(_text(oldest[0][0])):
-        return latest, b"event: reset\ndata: {}\n\n"  # some were trimmed: reload the list
+        return latest, f"id: {latest}\n: connected\n\n".encode()
+    if newest and await _may_have_missed(client, feed, after):
+        # Events after the client's last one may have been trimmed: it reloads the list.
+        return latest, f"id: {latest}\nevent: reset\ndata: {{}}\n\n".encode()
     return after, b": resumed\n\n"
+
+
+async def _may_have_missed(client: Any, feed: str, after: str) -> bool:
+    """Whether the feed was trimmed past ``after`` (it keeps the newest events only): the
+    oldest kept is newer than it, and some were trimmed at all."""
+    info = await client.xinfo_stream(feed)
+    if int(info.get("entries-added") or 0) <= int(info.get("length") or 0):
+        return False
+    first = info.get("first-entry")
+    return bool(first) and _order(after) < _order(_text(first[0]))
 
 
 def _order(event_id: str) -> tuple[int, int]:

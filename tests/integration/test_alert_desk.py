@@ -17,6 +17,7 @@ from alerting.history import alert_document
 from alerting.lifecycle import ScopeState
 from alerting.records import Alert, Example, Scope
 from alerting.service import build
+from streaming import keys
 from streaming.clients import redis_client
 from streaming.indices import alerts_index
 from tests.integration.alertmanager import amtool, eventually
@@ -217,3 +218,29 @@ def test_the_command_line_lists_acknowledges_and_silences(server: tuple[str, Pip
     assert cli("silences")["items"] == []
     missing = undertow(*config, "alerts", "show", "no-such-alert")
     assert missing.returncode == 1 and "no alert" in missing.stderr
+
+
+def test_a_page_back_after_the_feed_was_trimmed_is_told_to_reload(
+    server: tuple[str, Pipeline],
+) -> None:
+    url, pipeline = server
+    client = redis_client(pipeline.settings.redis)
+    feed = keys.alert_feed_key(pipeline.run)
+    ids = [str(client.xadd(feed, {"data": orjson.dumps({"event": "noted", "n": n})}, maxlen=3,
+                           approximate=False)) for n in range(5)]  # fmt: skip
+
+    def first_lines(last_seen: str) -> list[str]:
+        headers = ANALYST | {"Last-Event-ID": last_seen}
+        with httpx.stream("GET", f"{url}/api/alerts/stream", headers=headers, timeout=30) as resp:
+            lines: list[str] = []
+            for line in resp.iter_lines():
+                lines.append(line)
+                if line.startswith("data: ") or len(lines) > 6:
+                    return lines
+        return lines
+
+    # The events after ids[0] were partly trimmed (ids[1] is gone): reload.
+    assert "event: reset" in first_lines(ids[0])
+    # After ids[2], everything is still there: the page gets ids[3] next.
+    resumed = first_lines(ids[2])
+    assert f"id: {ids[3]}" in resumed and "event: reset" not in resumed
