@@ -80,8 +80,12 @@ def test_a_burst_fires_for_its_topic_and_ticker_only_with_evidence(pipeline: Pip
     )
     published = [orjson.loads(m.value) for m in consumer]
     consumer.close()
-    assert sorted((p["alert"]["rule"], p["alert"]["scope"]["value"]) for p in published) == sorted(
+    fired_out = [p for p in published if p["event"] == "fired"]
+    assert sorted((p["alert"]["rule"], p["alert"]["scope"]["value"]) for p in fired_out) == sorted(
         (a.rule, a.scope.value) for a, _ in events)  # fmt: skip
+    # The lead's list, each time an alert joined its incident: notices, for the page and index.
+    grouped = [p["alert"]["id"] for p in published if p["event"] == "grouped"]
+    assert set(grouped) == {lead.id} and len(grouped) == len(events) - 1
     index = alerts_index(pipeline.settings.elasticsearch.index_prefix)
     pipeline.es.indices.refresh(index=index)
     assert pipeline.es.count(index=index)["count"] == len(events)
