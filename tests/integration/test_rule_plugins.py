@@ -137,14 +137,17 @@ def test_a_rule_registered_in_a_test_runs_everywhere(
     }
     assert (NoGoodNews.name, f"ticker:{BURST_TICKER}") in backtested
 
-    # And the web page offers it in the threshold editor.
+    # And the web page offers it: in the alert filters and in the threshold form.
     wait = WebDriverWait(browser, 60)
     browser.get(url + "/")
     browser.find_element(By.ID, "key").send_keys("operator-key-456")
     browser.find_element(By.CSS_SELECTOR, "#login button").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "who"), "signed in as operator"))
-    wait.until(lambda _: NoGoodNews.name in browser.find_element(By.ID, "rule").text)
-    Select(browser.find_element(By.ID, "rule")).select_by_value(NoGoodNews.name)
-    wait.until(ec.text_to_be_present_in_element((By.ID, "rule-summary"), "no good news"))
-    editor = browser.find_element(By.ID, "defaults")
-    wait.until(lambda _: "max_positive_share" in (editor.get_attribute("value") or ""))
+    wait.until(lambda _: "no good news" in browser.find_element(By.ID, "f-rule").text)
+    browser.get(url + "/#thresholds")
+    wait.until(lambda _: "no good news" in browser.find_element(By.ID, "t-rule").text)
+    Select(browser.find_element(By.ID, "t-rule")).select_by_value(NoGoodNews.name)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "t-summary"), "no good news"))
+    cell = '#t-defaults [data-kind="ticker"][data-field="max_positive_share"]'
+    field = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, cell)))
+    assert field.get_attribute("value") == "0.05"
