@@ -12,6 +12,7 @@ the commit is refused once another evaluator has taken the lease.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -134,7 +135,31 @@ def analyst_change(
     return _logged(alert, Activity(at=at, by=by, action="note", text=text))
 
 
-class RedisAlertStore:
+class AnalystActions(ABC):
+    """The analysts' verbs of a store, each one change applied by ``_act`` at once with its
+    notification (the verbs are the same for every store; ``_act`` is each store's own)."""
+
+    def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        """Acknowledge unless an acknowledgement holds already (only it changes)."""
+        return self._act(alert_id, "acknowledged", by, at)
+
+    def unacknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
+        """End the acknowledgement, if any."""
+        return self._act(alert_id, "unacknowledged", by, at)
+
+    def note(self, alert_id: str, by: str, at: datetime, text: str) -> Alert | None:
+        """Add a note to the alert's activity."""
+        return self._act(alert_id, "noted", by, at, text)
+
+    @abstractmethod
+    def _act(
+        self, alert_id: str, action: AnalystAction, by: str, at: datetime, text: str | None = None
+    ) -> Alert | None:
+        """Apply ``analyst_change`` to the stored alert and queue its notification, at once;
+        the alert as it is now (None: no such alert)."""
+
+
+class RedisAlertStore(AnalystActions):
     """Alerts and scope states in Redis under one namespace (``prefix``)."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
@@ -199,18 +224,6 @@ class RedisAlertStore:
         raws = self.client.mget([keys.alert_key(i, self.prefix) for i in ids])
         return [a for r in raws if r and (a := Alert.model_validate_json(r)).state == "firing"]
 
-    def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
-        """Compare-and-set on the stored alert: only the acknowledgement changes."""
-        return self._act(alert_id, "acknowledged", by, at)
-
-    def unacknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
-        """Compare-and-set on the stored alert: only the acknowledgement changes."""
-        return self._act(alert_id, "unacknowledged", by, at)
-
-    def note(self, alert_id: str, by: str, at: datetime, text: str) -> Alert | None:
-        """Compare-and-set on the stored alert: a note is added to its activity."""
-        return self._act(alert_id, "noted", by, at, text)
-
     def _act(
         self, alert_id: str, action: AnalystAction, by: str, at: datetime, text: str | None = None
     ) -> Alert | None:
@@ -260,7 +273,7 @@ class RedisAlertStore:
         return keys.alerting_outbox_key(self.prefix), keys.alerting_inflight_key(self.prefix)
 
 
-class MemoryAlertStore:
+class MemoryAlertStore(AnalystActions):
     """The same contract in memory: the fake for unit tests and the backtest's store."""
 
     def __init__(self) -> None:
@@ -305,18 +318,6 @@ class MemoryAlertStore:
         """The alerts of the scopes whose state is firing."""
         ids = {s.alert_id for s in self._states.values() if s.phase == "firing"}
         return [a for i, a in self.alerts.items() if i in ids and a.state == "firing"]
-
-    def acknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
-        """Acknowledge unless an acknowledgement holds already."""
-        return self._act(alert_id, "acknowledged", by, at)
-
-    def unacknowledge(self, alert_id: str, by: str, at: datetime) -> Alert | None:
-        """End the acknowledgement, if any."""
-        return self._act(alert_id, "unacknowledged", by, at)
-
-    def note(self, alert_id: str, by: str, at: datetime, text: str) -> Alert | None:
-        """Add a note."""
-        return self._act(alert_id, "noted", by, at, text)
 
     def _act(
         self, alert_id: str, action: AnalystAction, by: str, at: datetime, text: str | None = None
