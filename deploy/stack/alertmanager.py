@@ -13,11 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from deploy.stack.exceptions import StackError
-from deploy.stack.service import Health, Launch, Service
+from deploy.stack.service import Health, Launch, Service, http_health
 from deploy.stack.tools import go_install
 
 MODULE = "github.com/prometheus/alertmanager"
@@ -123,8 +122,4 @@ class AlertmanagerService(Service):
         return Launch(argv, env, self.data_dir)
 
     def health(self) -> Health:
-        try:
-            resp = httpx.get(f"{self.url}/-/ready", timeout=2)
-        except httpx.HTTPError as exc:
-            return Health(False, f"no answer: {exc}")
-        return Health(resp.status_code == 200, f"HTTP {resp.status_code}")
+        return http_health(f"{self.url}/-/ready")

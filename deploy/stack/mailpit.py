@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import httpx
-
-from deploy.stack.service import Health, Launch, Service
+from deploy.stack.service import Health, Launch, Service, http_health
 from deploy.stack.tools import go_install
 
 
@@ -62,8 +60,4 @@ class MailpitService(Service):
         return Launch(argv, env, self.data_dir)
 
     def health(self) -> Health:
-        try:
-            resp = httpx.get(f"{self.url}/livez", timeout=2)
-        except httpx.HTTPError as exc:
-            return Health(False, f"no answer: {exc}")
-        return Health(resp.status_code == 200, f"HTTP {resp.status_code}")
+        return http_health(f"{self.url}/livez")

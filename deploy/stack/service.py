@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from deploy.stack.process import RunAs
 from deploy.stack.settings import StackSettings
 
@@ -26,6 +28,15 @@ class Health:
 
     healthy: bool
     detail: str
+
+
+def http_health(url: str) -> Health:
+    """Healthy when ``url`` answers 200 (a service's own health endpoint)."""
+    try:
+        resp = httpx.get(url, timeout=2)
+    except httpx.HTTPError as exc:
+        return Health(False, f"no answer: {exc}")
+    return Health(resp.status_code == 200, f"HTTP {resp.status_code}")
 
 
 class Service(ABC):
