@@ -5,40 +5,28 @@ the unreadable field is dropped), sent back and processed, each once."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 import yaml
 
 from tests.integration.conftest import undertow
 from tests.integration.pipeline import Pipeline, wait_for
-from undertow.settings import Settings
+from tests.integration.test_pipeline import pipeline  # noqa: F401 (the fixture)
 
 FORMAT = "%d/%m/%Y %H:%M"
 
 
-@pytest.fixture
-def pipeline(stack: Settings, tmp_path: Path) -> Iterator[Pipeline]:
-    p = Pipeline(tmp_path)
-    try:
-        yield p
-    finally:
-        p.stop()
-
-
-def _cli(pipeline: Pipeline, *args: str) -> dict[str, Any]:
-    done = undertow("--config", str(pipeline.config), "dlq", *args, "--json")
+def _cli(p: Pipeline, *args: str) -> dict[str, Any]:
+    done = undertow("--config", str(p.config), "dlq", *args, "--json")
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = orjson.loads(done.stdout.splitlines()[-1])
     return result
 
 
 def test_dead_letters_are_listed_and_redriven_once_the_cause_is_fixed(
-    pipeline: Pipeline,
+    pipeline: Pipeline,  # noqa: F811 (the fixture imported above)
 ) -> None:
     pipeline.start("score")
     pipeline.start("sink")
