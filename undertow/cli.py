@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import sys
+from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from alerting.exceptions import AlertingError
 from alerting.exceptions import ConfigError as AlertingConfigError
 from deploy.stack.exceptions import StackError
 from models.exceptions import ModelsError
+from models.serving.provenance import code_version
 from streaming.exceptions import StreamingError
 from undertow.commands.alerting import alerting_app, thresholds_app
 from undertow.commands.alerts import app as alerts_app
@@ -24,6 +25,13 @@ from undertow.commands.pipeline import app as pipeline_app
 from undertow.commands.stack import app as stack_app
 from undertow.context import AppContext
 from undertow.exceptions import ConfigError, ShellError
+from undertow.logs import configure
+
+
+def package_version() -> str:
+    """The installed package's version."""
+    return dist_version("undertow")
+
 
 # What a user sees as "error:" with exit 1: each subsystem's own base error.
 USER_ERRORS = (StreamingError, ModelsError, AlertingError, StackError, ShellError)
@@ -46,6 +54,12 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(entities_app, name="entities")
 
 
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"undertow {package_version()} (code {code_version()})")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -58,12 +72,19 @@ def root(
             help="YAML settings file; UNDERTOW_* environment variables override it.",
         ),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="Logging level.")] = "WARNING",
+    log_level: Annotated[
+        str | None, typer.Option(help="Logging level (default: $UNDERTOW_LOG_LEVEL or INFO).")
+    ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="text, or json: one ECS object a line (default: $UNDERTOW_LOG_FORMAT)."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     """undertow: Kafka → transformer scoring → Redis windows + Elasticsearch → spike alerts."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure(log_level, log_format, version=package_version())
     ctx.obj = AppContext(config_path=config)
 
 

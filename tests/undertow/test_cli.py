@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,17 @@ def test_unknown_command_is_a_usage_error() -> None:
     done = _run("stak")
     assert done.returncode == 2
     assert "No such command" in done.stderr
+
+
+def test_version_names_the_package_and_the_code() -> None:
+    done = _run("--version")
+    assert done.returncode == 0
+    assert done.stdout.startswith("undertow 0.") and "(code " in done.stdout
+
+
+def test_a_bad_log_format_or_level_stops_at_start_naming_it() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNDERTOW_")}
+    bad_format = _run("thresholds", "--help", env=env | {"UNDERTOW_LOG_FORMAT": "xml"})
+    assert bad_format.returncode == 2 and "UNDERTOW_LOG_FORMAT" in bad_format.stderr
+    bad_level = _run("--log-level", "loud", "thresholds", "--help", env=env)
+    assert bad_level.returncode == 2 and "--log-level" in bad_level.stderr
