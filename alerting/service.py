@@ -170,6 +170,16 @@ def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "
     built.evaluator.on_event = lambda alert, event: events.labels(event, alert.severity).inc()
     built.evaluator.on_tick = partial(export_tick, app)
     evaluator = built.evaluator
+    am_url = settings.alerting.alertmanager.url
+    log.info(
+        "alerting starting: http://%s:%d, evaluator %s, namespace %s, shard %d of %d, "
+        "alertmanager %s", settings.alerting.host, settings.alerting.port,
+        "on" if evaluate else "off", settings.redis.key_prefix, settings.alerting.shard,
+        settings.alerting.shards, am_url or "none",
+        extra={"undertow.role": "alerting", "undertow.evaluator": evaluate,
+               "undertow.namespace": settings.redis.key_prefix,
+               "undertow.alertmanager": am_url or "none"},
+    )  # fmt: skip
     evaluator.inline_delivery = False  # the notification worker delivers, in its own thread
     am = built.alertmanager
     worker = NotificationWorker(
@@ -189,11 +199,13 @@ def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "
         for thread in threads:
             thread.start()
     try:
+        # log_config=None: uvicorn's lines go through undertow's logging (text or ECS JSON).
         uvicorn.run(
             app,
             host=settings.alerting.host,
             port=settings.alerting.port,
             log_level=log_level.lower(),
+            log_config=None,
         )
     finally:
         evaluator.stop()

@@ -124,7 +124,27 @@ def score_role(settings: PipelineConfig) -> Role:
     role = Role("score", app, [redis.close, lambda: worker.executor.shutdown(wait=False)])
     if isinstance(scorer, SwappingScorer):
         role.closers.append(scorer.stop)
+    model = scorer.scorer if isinstance(scorer, SwappingScorer) else scorer
+    _started("score", settings, list(specs), topics.scored, {
+        "undertow.model.name": model.name, "undertow.model.version": model.version,
+        "undertow.model.device": model.runtime.device,
+        "undertow.model.variant": model.runtime.variant,
+        "undertow.model.providers": ",".join(model.runtime.providers),
+    })  # fmt: skip
     return role
+
+
+def _started(
+    role: str, settings: PipelineConfig, inputs: list[str], output: str, more: dict[str, str]
+) -> None:
+    """The component's one start-up line: what it reads and writes, as which group, and its
+    model (structured fields in JSON logs)."""
+    group = consumer_group(settings.streaming, role)
+    details = " ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in more.items())
+    fields = {"undertow.role": role, "undertow.inputs": inputs, "undertow.output": output,
+              "undertow.group": group} | more  # fmt: skip
+    log.info("%s worker starting: %s -> %s, group %s %s", role, ",".join(inputs), output, group,
+             details, extra=fields)  # fmt: skip
 
 
 def sink_role(settings: PipelineConfig) -> Role:
@@ -169,6 +189,11 @@ def sink_role(settings: PipelineConfig) -> Role:
         max_batch=st.sink_max_batch,
         max_wait_s=st.sink_max_wait_ms / 1000,
     )
+    hosts = ",".join(settings.elasticsearch.hosts)
+    _started("sink", settings, [topics.scored], f"redis+elasticsearch({hosts})", {
+        "undertow.index_prefix": es_settings.index_prefix,
+        "undertow.redis_prefix": settings.redis.key_prefix,
+    })  # fmt: skip
     return Role("sink", app, [redis.close, es.close])
 
 
@@ -183,6 +208,9 @@ def run_role(settings: PipelineConfig, name: str, log_level: str = "WARNING") ->
     worker = faust.Worker(
         role.app, loglevel=log_level, quiet=True, redirect_stdouts=False, override_logging=False
     )
+    # Faust's terminal spinner writes control codes to stdout even when it is not a terminal:
+    # a log file, or a line of JSON logs, would carry them.
+    worker.spinner = None
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
