@@ -176,7 +176,9 @@ class WebhookNotifier:
 
         def post() -> None:
             resp = self.client.post(
-                self.hook.url, content=body, headers={"content-type": "application/json"}
+                self.hook.url.get_secret_value(),
+                content=body,
+                headers={"content-type": "application/json"},
             )
             if resp.status_code >= 300:
                 raise TransientHTTPStatus(resp.status_code)

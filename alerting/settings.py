@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from streaming.settings import StoresConfig
 
@@ -17,9 +17,19 @@ class _Section(BaseModel):
 
 
 class WebhookSettings(_Section):
-    """A webhook the alerts are posted to (generic JSON, or Slack's incoming-webhook format)."""
+    """A webhook the alerts are posted to (generic JSON, or Slack's incoming-webhook format).
+    Its URL carries a token, so it is a secret: never printed, best given from a file or the
+    environment (``UNDERTOW_ALERTING__WEBHOOKS``)."""
 
-    url: str = Field(pattern=r"^https?://")
+    url: SecretStr
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: SecretStr) -> SecretStr:
+        if not url.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
     kind: Literal["generic", "slack"] = "generic"
     timeout_s: float = Field(default=5.0, gt=0)
 

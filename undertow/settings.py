@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NestedSecretsSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -33,6 +34,21 @@ from streaming.settings import (
 from undertow.exceptions import ConfigError
 
 CONFIG_ENV = "UNDERTOW_CONFIG"
+SECRETS_ENV = "UNDERTOW_SECRETS_DIR"
+# Where Docker mounts secrets; read when it exists, besides $UNDERTOW_SECRETS_DIR.
+DOCKER_SECRETS = Path("/run/secrets")
+
+
+def secrets_dirs() -> list[Path]:
+    """The directories of secret files: $UNDERTOW_SECRETS_DIR (which must exist) and Docker's."""
+    found = [DOCKER_SECRETS] if DOCKER_SECRETS.is_dir() else []
+    given = os.environ.get(SECRETS_ENV)
+    if given:
+        path = Path(given)
+        if not path.is_dir():
+            raise ConfigError(f"{SECRETS_ENV}: {given} is not a directory")
+        found.append(path)
+    return found
 
 
 class Settings(BaseSettings):
@@ -99,8 +115,16 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The YAML file arrives as init kwargs (see load_settings); the environment wins over it.
-        return (env_settings, init_settings)
+        # The YAML file arrives as init kwargs (see load_settings); the environment wins over
+        # it, and files in the secrets directory (Kubernetes or Docker secrets mounted as files,
+        # each named as its environment variable) come between the two.
+        secrets = NestedSecretsSettingsSource(
+            file_secret_settings,
+            secrets_dir=secrets_dirs(),
+            secrets_prefix="UNDERTOW_",
+            secrets_nested_delimiter="__",
+        )
+        return (env_settings, secrets, init_settings)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

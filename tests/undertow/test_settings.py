@@ -162,3 +162,26 @@ def test_tls_and_sasl_reach_the_clients(tmp_path: Path, monkeypatch: pytest.Monk
 def test_plaintext_kafka_gets_no_tls_or_sasl_arguments() -> None:
     kafka = kafka_python_kwargs(load_settings().kafka)
     assert not any(key.startswith(("ssl_", "sasl_")) for key in kafka)
+
+
+def test_secrets_come_from_files_named_as_their_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "UNDERTOW_KAFKA__SASL_PASSWORD").write_text("from-a-file")
+    (secrets / "UNDERTOW_ALERTING__WEBHOOKS").write_text('[{"url": "https://hooks.example/T/x"}]')
+    (secrets / "UNDERTOW_REDIS__PASSWORD").write_text("file-loses")
+    monkeypatch.setenv("UNDERTOW_SECRETS_DIR", str(secrets))
+    monkeypatch.setenv("UNDERTOW_REDIS__PASSWORD", "environment-wins")
+    s = load_settings(_write(tmp_path, "kafka:\n  sasl_password: yaml-loses\n"))
+    assert s.kafka.sasl_password is not None
+    assert s.kafka.sasl_password.get_secret_value() == "from-a-file"
+    assert s.redis.password is not None
+    assert s.redis.password.get_secret_value() == "environment-wins"
+    [hook] = s.alerting.webhooks
+    assert hook.url.get_secret_value() == "https://hooks.example/T/x"
+    assert "hooks.example" not in repr(s)  # a webhook's URL carries a token: never printed
+    monkeypatch.setenv("UNDERTOW_SECRETS_DIR", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="UNDERTOW_SECRETS_DIR"):
+        load_settings()
