@@ -232,10 +232,14 @@ class Dispatcher:
         self.notifiers = notifiers
         self.client = client
         self.key = keys.deliveries_key(prefix)
+        # Called with every outcome (the service counts the failures for Prometheus).
+        self.on_delivery: Callable[[Delivery], None] = lambda delivery: None
 
     def dispatch(self, alert: Alert, event: AlertEvent) -> list[Delivery]:
         """Deliver to all, then record the outcomes (the latest ``DELIVERIES_KEPT``)."""
         out = deliver(self.notifiers, alert, event)
+        for delivery in out:
+            self.on_delivery(delivery)
         pipe = self.client.pipeline(transaction=False)
         for d in out:
             pipe.lpush(self.key, orjson.dumps(d.__dict__))

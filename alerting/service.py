@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -44,6 +45,7 @@ class Alerting:
 
     services: Services
     evaluator: Evaluator
+    dispatcher: Dispatcher
     producer: KafkaProducer | None
     alertmanager: AlertmanagerNotifier | None = None
 
@@ -85,11 +87,12 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
     ]
     pattern = docs_pattern(settings.elasticsearch.index_prefix)
     shard = settings.alerting.shard if settings.alerting.shards > 1 else None
+    dispatcher = Dispatcher(notifiers, client, prefix)
     evaluator = Evaluator(
         windows,
         thresholds,
         alerts,
-        Dispatcher(notifiers, client, prefix),
+        dispatcher,
         EvidenceFinder(es, pattern),
         bucket_s=st.bucket_s,
         examples=settings.alerting.examples,
@@ -123,7 +126,7 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         alertmanager=alertmanager.client if alertmanager is not None else None,
         kibana_url=settings.alerting.kibana_url,
     )
-    return Alerting(services, evaluator, producer, alertmanager)
+    return Alerting(services, evaluator, dispatcher, producer, alertmanager)
 
 
 def alertmanager_client(settings: AlertingConfig) -> AlertmanagerClient | None:
@@ -156,6 +159,7 @@ def lease_ttl_s(settings: AlertingConfig) -> float:
 
 def export_tick(app: FastAPI, report: TickReport) -> None:
     """One tick's figures to the API's Prometheus metrics."""
+    app.state.last_tick.set(time.time())
     app.state.tick_seconds.observe(report.seconds)
     for kind, count in report.scopes.items():
         app.state.scopes.labels(kind).set(count)
@@ -169,6 +173,8 @@ def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "
     events = app.state.alert_events
     built.evaluator.on_event = lambda alert, event: events.labels(event, alert.severity).inc()
     built.evaluator.on_tick = partial(export_tick, app)
+    failures = app.state.notification_failures
+    built.dispatcher.on_delivery = lambda d: None if d.ok else failures.labels(d.notifier).inc()
     evaluator = built.evaluator
     am_url = settings.alerting.alertmanager.url
     log.info(

@@ -75,6 +75,12 @@ class WorkerMetrics:
         self.model = Gauge(
             "undertow_model_info", "The model version scoring now (1)", ["version"], registry=r
         )
+        self.model_load_failures = Counter(
+            "undertow_model_load_failures",
+            "Promoted model versions this worker could not load (it kept the one it had)",
+            ["version"],
+            registry=r,
+        )
 
     def watch_lag(self, group: str, read: Callable[[], dict[tuple[str, int], int] | None]) -> None:
         """Export ``group``'s lag per partition, read by ``read`` at every scrape."""

@@ -124,6 +124,7 @@ def score_role(settings: PipelineConfig) -> Role:
     role = Role("score", app, [redis.close, lambda: worker.executor.shutdown(wait=False)])
     if isinstance(scorer, SwappingScorer):
         role.closers.append(scorer.stop)
+        scorer.on_load_failure = lambda version: metrics.model_load_failures.labels(version).inc()
     model = scorer.scorer if isinstance(scorer, SwappingScorer) else scorer
     _started("score", settings, list(specs), topics.scored, {
         "undertow.model.name": model.name, "undertow.model.version": model.version,

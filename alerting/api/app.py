@@ -191,6 +191,18 @@ def create_app(services: Services) -> FastAPI:
         ["kind"],
         registry=app.state.metrics,
     )
+    app.state.last_tick = Gauge(
+        "undertow_alerting_last_tick_timestamp_seconds",
+        "When this process's evaluator last finished a tick (Unix time; 0: it has not, e.g. a "
+        "standby)",
+        registry=app.state.metrics,
+    )
+    app.state.notification_failures = Counter(
+        "undertow_alerting_notification_failures",
+        "Notifications a notifier failed to deliver after its retries, by notifier",
+        ["notifier"],
+        registry=app.state.metrics,
+    )
     app.state.scope_failures = Counter(
         "undertow_alerting_scope_failures",
         "Evaluations of one rule on one scope that failed (logged; the tick went on)",

@@ -29,6 +29,8 @@ class SwappingScorer:
         self.poll_interval_s = poll_interval_s
         self._scorer = factory(registry.current())
         self._loading: str | None = None
+        # Called with a version that could not be loaded (the worker counts it for Prometheus).
+        self.on_load_failure: Callable[[str], None] = lambda version: None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -55,6 +57,7 @@ class SwappingScorer:
             log.exception(
                 "could not load model version %s; keeping %s", wanted, self._scorer.version
             )
+            self.on_load_failure(wanted)
             return False
         finally:
             with self._lock:

@@ -92,11 +92,14 @@ def test_the_polling_thread_survives_errors_and_a_version_that_will_not_load(
     (registry_dir / "tiny-broken").mkdir()
     (registry_dir / "tiny-broken" / "card.json").write_text('{"version": "tiny-broken"}')
     swapping = SwappingScorer(registry, lambda v: Scorer(registry.path(v)), poll_interval_s=0.02)
+    failed: list[str] = []
+    swapping.on_load_failure = failed.append  # what the worker counts for Prometheus
     swapping.start()
     try:
         registry.set_current("tiny-broken", by="test", reason="a version that cannot load")
         threading.Event().wait(0.3)
         assert swapping.scorer.version == "tiny-good"  # the broken one is refused, not fatal
+        assert failed and set(failed) == {"tiny-broken"}
         registry.set_current("tiny-bad", by="test", reason="test")
         _wait_for(swapping, "tiny-bad")
     finally:
