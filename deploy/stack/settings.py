@@ -39,6 +39,8 @@ class StackSettings(_Section):
     mailpit_version: str = Field(default="1.33.1", pattern=r"^\d+\.\d+\.\d+$")
     mailpit_smtp_port: int = Field(default=1025, ge=1, le=65535)
     mailpit_http_port: int = Field(default=8025, ge=1, le=65535)
+    # promtool checks and tests the rules on undertow itself (built on first use).
+    promtool_version: str = Field(default="0.316.0", pattern=r"^\d+\.\d+\.\d+$")
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> StackSettings:
