@@ -14,10 +14,11 @@ from collections import Counter as TopicCount
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from streaming import probes
 from streaming.messages import Envelope, Outcome
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ ROLE_PORT_OFFSET = {"score": 0, "sink": 1}
 class WorkerMetrics:
     """One worker's metrics in their own registry."""
 
-    def __init__(self, role: str) -> None:
+    def __init__(self, role: str, *needs: str) -> None:
         self.role = role
+        # What the worker waits for before /ready answers 200 (e.g. "model", "consumer").
+        self.readiness = probes.Readiness(*needs)
         self.registry = CollectorRegistry()
         r = self.registry
         self.docs_in = Counter(
@@ -87,13 +90,14 @@ class WorkerMetrics:
         self.registry.register(ConsumerLag(group, read))
 
     def serve(self, base_port: int | None) -> int | None:
-        """Serve /metrics on ``base_port`` + the role's offset; None if off or the port is taken
-        (a second worker of the same role on one host: it runs on, without metrics)."""
+        """Serve /metrics, /healthz and /ready on ``base_port`` + the role's offset; None if
+        off or the port is taken (a second worker of the same role on one host: it runs on,
+        without them)."""
         if base_port is None:
             return None
         port = base_port + ROLE_PORT_OFFSET.get(self.role, 0)
         try:
-            start_http_server(port, registry=self.registry)
+            probes.serve(port, self.registry, self.readiness)
         except OSError as exc:
             log.warning(
                 "%s worker: metrics port %d unavailable (%s); no metrics", self.role, port, exc

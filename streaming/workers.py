@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import faust
 
@@ -63,9 +64,15 @@ class _Reporter:
             log.info("%s worker: %s", self.role, counters)
 
 
-def _metrics(settings: PipelineConfig, role: str) -> WorkerMetrics:
-    """The role's metrics, served if configured, with its consumer group's lag."""
-    metrics = WorkerMetrics(role)
+def _metrics(settings: PipelineConfig, role: str, app: faust.App, *needs: str) -> WorkerMetrics:
+    """The role's metrics and probes, served if configured, with its consumer group's lag;
+    ready once ``needs`` are marked and its consumer has joined the group."""
+    metrics = WorkerMetrics(role, *needs, "consumer")
+
+    async def joined(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        metrics.readiness.mark("consumer")
+
+    app.on_partitions_assigned.connect(joined)
     if metrics.serve(settings.streaming.metrics_port) is not None:
         group = consumer_group(settings.streaming, role)
         metrics.watch_lag(group, lambda: scrape_lag(settings, group))
@@ -81,8 +88,9 @@ def score_role(settings: PipelineConfig) -> Role:
     specs = {
         i.topic: InputSpec(i.source, i.fields, sources, tuple(i.time_formats)) for i in configured
     }
+    metrics = _metrics(settings, "score", app, "model")
     scorer = live_scorer(settings.models)
-    metrics = _metrics(settings, "score")
+    metrics.readiness.mark("model")
     redis = redis_client(settings.redis)
     worker = ScoreWorker(
         TimedScorer(scorer, metrics),
@@ -154,7 +162,7 @@ def sink_role(settings: PipelineConfig) -> Role:
     st, topics = settings.streaming, settings.kafka.topics
     redis = redis_client(settings.redis)
     es = elasticsearch_client(settings.elasticsearch)
-    metrics = _metrics(settings, "sink")
+    metrics = _metrics(settings, "sink", app)
     worker = SinkWorker(
         RedisWindowStore(
             redis,

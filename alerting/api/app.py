@@ -49,6 +49,13 @@ class Health(BaseModel):
     elasticsearch: bool
 
 
+@service_router.get("/livez")
+def livez() -> dict[str, bool]:
+    """Liveness: the process serves requests (no backing service is asked, so a slow
+    Elasticsearch does not get the evaluator restarted; /healthz is for readiness)."""
+    return {"ok": True}
+
+
 @service_router.get("/healthz")
 def healthz(services: Svc) -> Health:
     """Liveness and the backing services' reachability (no key needed)."""

@@ -13,7 +13,7 @@ from alerting.api import MAX_BODY_BYTES, StreamSlots, create_app
 from alerting.auth import KeyRing
 
 ANALYST, OPERATOR = "analyst-key-abcdef", "operator-key-123456"
-PUBLIC = {"/healthz", "/metrics", "/"}
+PUBLIC = {"/healthz", "/livez", "/metrics", "/"}
 # What an operator may do that an analyst may not.
 OPERATOR_ONLY = {("PUT", "/api/thresholds"), ("POST", "/api/backtest")}
 
