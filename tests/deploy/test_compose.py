@@ -93,3 +93,66 @@ def test_elasticsearch_and_kibana_share_the_client_major(compose: dict[str, Any]
 def test_redis_persists_with_aof(compose: dict[str, Any]) -> None:
     command = compose["services"]["redis"]["command"]
     assert command[command.index("--appendonly") + 1] == "yes"
+
+
+DOCKERFILE = COMPOSE.parent / "Dockerfile"
+
+
+def _image_user_and_home() -> tuple[str, Path]:
+    """The Dockerfile's final USER and WORKDIR."""
+    lines = [line.split(None, 1) for line in DOCKERFILE.read_text().splitlines() if line.strip()]
+    user = [rest for word, *rest in lines if word == "USER"][-1][0]
+    home = [rest for word, *rest in lines if word == "WORKDIR"][-1][0]
+    return user.strip(), Path(home.strip())
+
+
+def test_no_undertow_service_writes_where_its_user_cannot(compose: dict[str, Any]) -> None:
+    user, home = _image_user_and_home()
+    assert user.split(":")[0].isdigit() and user != "0"  # numeric and not root
+    assert "chown -R 10001:10001 /var/lib/undertow" in DOCKERFILE.read_text()
+    settings = Settings()
+    # What the workers write (paths relative to the working directory), per service.
+    writes = {
+        "score-worker": [settings.streaming.data_dir, settings.models.registry_dir],
+        "sink-worker": [settings.streaming.data_dir],
+        "alerting": [],
+    }
+    for name, paths in writes.items():
+        service = compose["services"][name]
+        assert service.get("user", user) == user, name
+        mounts = [Path(v.split(":")[1]) for v in service.get("volumes", [])
+                  if not v.endswith(":ro")]  # fmt: skip
+        for path in paths:
+            target = path if path.is_absolute() else home / path
+            assert any(target.is_relative_to(m) for m in mounts), (name, target)
+    # The shared models' registry is the score worker's volume, not its own copy.
+    assert any(v.startswith("models:") for v in compose["services"]["score-worker"]["volumes"])
+
+
+def test_services_restart_and_kibana_gets_the_saved_objects(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    one_shot = {"kibana-import"}
+    for name, service in services.items():
+        if name not in one_shot:
+            assert service.get("restart") == "unless-stopped", name
+    importer = services["kibana-import"]
+    assert importer["depends_on"]["kibana"]["condition"] == "service_healthy"
+    mounted = importer["volumes"][0].split(":")[0]
+    assert (COMPOSE.parent / mounted).is_file()
+    assert "/api/saved_objects/_import?overwrite=true" in " ".join(importer["command"])
+
+
+def test_the_monitoring_profile_scrapes_undertow_with_its_rules(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("prometheus", "grafana"):
+        assert services[name]["profiles"] == ["monitoring"]
+        for volume in services[name]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (COMPOSE.parent / source).exists(), source
+    config = yaml.safe_load((COMPOSE.parent / "prometheus" / "prometheus.yml").read_text())
+    targets = {t for job in config["scrape_configs"] for c in job["static_configs"]
+               for t in c["targets"]}  # fmt: skip
+    base = Settings().streaming.metrics_port
+    assert base is not None
+    assert targets == {f"score-worker:{base}", f"sink-worker:{base + 1}", "alerting:8000"}

@@ -63,3 +63,11 @@ def test_the_kubernetes_prometheus_rule_holds_the_same_groups() -> None:
     rule = yaml.safe_load((ROOT / "deploy" / "k8s" / "prometheus-rule.yaml").read_text())
     assert rule["kind"] == "PrometheusRule"
     assert rule["spec"] == yaml.safe_load(RULES.read_text())
+
+
+def test_the_compose_prometheus_configuration_is_valid(tool: Path, tmp_path: Path) -> None:
+    config = (RULES.parent / "prometheus.yml").read_text()
+    # As mounted in the container, the rules file sits at /etc/prometheus/.
+    local = tmp_path / "prometheus.yml"
+    local.write_text(config.replace("/etc/prometheus/undertow-rules.yml", str(RULES)))
+    assert "SUCCESS" in _run(tool, "check", "config", str(local))
