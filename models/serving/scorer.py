@@ -87,6 +87,18 @@ def _variant_for(device: str, wanted: str, model_dir: Path) -> str:
     raise ModelError(f"{model_dir} has none of the model variants {order}")
 
 
+def preload_cuda() -> None:
+    """Load the CUDA and cuDNN libraries that came from PyPI (onnxruntime-gpu's cuda and cudnn
+    extras) before a CUDA session needs them; a system-wide CUDA is found without it."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    try:
+        preload()
+    except (OSError, RuntimeError) as exc:  # e.g. no GPU driver: the session says so next
+        log.warning("could not preload the CUDA libraries: %s", exc)
+
+
 def open_session(
     model_dir: Path,
     device: str = "auto",
@@ -101,6 +113,8 @@ def open_session(
     """
     threads = threads or available_cores()
     has_cuda = CUDA in ort.get_available_providers()
+    if has_cuda and device in ("auto", "cuda"):
+        preload_cuda()
     if device == "cuda" and not has_cuda:
         raise ModelError("device cuda requested, but this onnxruntime has no CUDA provider")
     if device in ("auto", "cuda") and has_cuda:
