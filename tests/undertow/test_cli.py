@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +79,23 @@ def test_a_bad_log_format_or_level_stops_at_start_naming_it() -> None:
     assert bad_format.returncode == 2 and "UNDERTOW_LOG_FORMAT" in bad_format.stderr
     bad_level = _run("--log-level", "loud", "thresholds", "--help", env=env)
     assert bad_level.returncode == 2 and "--log-level" in bad_level.stderr
+
+
+def test_models_doctor_and_the_gpu_check_dry_run_on_cpu(tmp_path: Path) -> None:
+    doctor = _run("models", "doctor", "--json")
+    assert doctor.returncode == 0, doctor.stderr
+    report = json.loads(doctor.stdout)
+    assert report["chosen"]["device"] in ("cpu", "cuda") and report["why"]
+    assert report["providers_offered"]
+    # The GPU check, run on CPU as a dry run, on the shipped model given its GPU variants.
+    shipped = Path(report["model_dir"])
+    version = tmp_path / shipped.name
+    shutil.copytree(shipped, version)
+    assert _run("models", "gpu-variants", "--model", str(version)).returncode == 0
+    check = _run("models", "gpu-check", "--model", str(version), "--device", "cpu",
+                 "--limit", "64", "--json")  # fmt: skip
+    assert check.returncode == 0, check.stderr
+    figures = json.loads(check.stdout)
+    assert figures["device"] == "cpu" and figures["texts"] == 64
+    assert min(figures["agreement"].values()) >= 0.98
+    assert figures["docs_per_s"]["fp16"] > 0 and figures["docs_per_s"]["fp32"] > 0
