@@ -19,9 +19,10 @@ LEVEL_ENV = "UNDERTOW_LOG_LEVEL"
 FORMAT_ENV = "UNDERTOW_LOG_FORMAT"
 FORMATS = ("text", "json")
 LogFormat = Literal["text", "json"]
-# Libraries whose INFO lines are per request or per connection.
-CHATTY = ("elastic_transport", "elasticsearch", "kafka", "aiokafka", "faust", "mode", "httpx",
-          "httpcore", "urllib3", "datasketch", "uvicorn.access")  # fmt: skip
+# Libraries whose INFO lines are per request or per connection (aiokafka's are kept: joining
+# the group and the partitions assigned are what an operator follows in a rebalance).
+CHATTY = ("elastic_transport", "elasticsearch", "kafka", "faust", "mode", "httpx", "httpcore",
+          "urllib3", "datasketch", "uvicorn.access")  # fmt: skip
 TEXT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
