@@ -32,7 +32,8 @@ app = typer.Typer(no_args_is_help=True)
 M = TypeVar("M", bound=BaseModel)
 err = Console(stderr=True)
 
-ROOT = Path(__file__).resolve().parents[1]
+# The repository (undertow/commands/models.py is two folders down).
+ROOT = Path(__file__).resolve().parents[2]
 # The labelled sets beside the repository (../shared/data), overridable.
 DATA_DIR_ENV = "UNDERTOW_DATA_DIR"
 STANDARD_FILES = {
