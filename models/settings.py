@@ -34,5 +34,7 @@ class ModelSettings(_Section):
     max_length: int = Field(default=128, ge=8, le=512)
     # Replace links by one stand-in word; None = as the model's card says it was trained.
     normalise_links: bool | None = None
+    # Apply the card's calibration temperatures (false: the raw softmax probabilities).
+    calibrate: bool = True
     # How often running workers look for a newly promoted version (0 = never switch).
     hotswap_poll_s: float = Field(default=5.0, ge=0)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.exceptions import ModelError
+from models.serving.calibration import TaskCalibration
 
 CARD_JSON = "card.json"
 
@@ -35,6 +36,8 @@ class ModelCard(BaseModel):
     variants: dict[str, Any] = {}
     speed: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
+    # Temperature per task ("sentiment", "topic"), applied by the Scorer; none: raw softmax.
+    calibration: dict[str, TaskCalibration] = {}
 
     @classmethod
     def read(cls, version_dir: Path) -> ModelCard:

@@ -16,8 +16,11 @@ def registry_for(cfg: ModelSettings) -> Registry:
     return Registry(cfg.registry_dir, SHIPPED_DIR if cfg.use_shipped else None)
 
 
-def scorer_for(cfg: ModelSettings, model_dir: Path, device: str | None = None) -> Scorer:
-    """A Scorer for one version directory, configured as the settings say."""
+def scorer_for(
+    cfg: ModelSettings, model_dir: Path, device: str | None = None, *, calibrate: bool = True
+) -> Scorer:
+    """A Scorer for one version directory, configured as the settings say (``calibrate=False``:
+    the raw probabilities, whatever the card and settings say)."""
     return Scorer(
         model_dir,
         device=device or cfg.device,
@@ -28,6 +31,7 @@ def scorer_for(cfg: ModelSettings, model_dir: Path, device: str | None = None) -
         batch_tokens=cfg.batch_tokens,
         normalise_links=cfg.normalise_links,
         spin=cfg.spin_threads,
+        calibrate=calibrate and cfg.calibrate,
     )
 
 

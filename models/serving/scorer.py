@@ -19,7 +19,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from models.exceptions import ModelError
-from models.serving import textprep
+from models.serving import calibration, textprep
 from models.serving.card import ModelCard
 from models.serving.variants import INPUTS, OUTPUTS, VARIANT_FILES
 
@@ -182,8 +182,19 @@ class Scorer:
         batch_tokens: int | None = None,
         normalise_links: bool | None = None,
         spin: bool = False,
+        calibrate: bool = True,
     ) -> None:
         card = ModelCard.read(model_dir)
+        self.card = card
+        # The card's temperatures (1.0: none, or calibrate=False for the raw probabilities).
+        self.temperatures = {
+            task: (
+                card.calibration[task].temperature
+                if calibrate and task in card.calibration
+                else 1.0
+            )
+            for task in ("sentiment", "topic")
+        }
         self.version: str = card.version
         self.name: str = card.base_name
         self.sentiment_labels: list[str] = card.sentiment_labels
@@ -249,7 +260,8 @@ class Scorer:
         return np.asarray(sentiment, np.float32), np.asarray(topic, np.float32)
 
     def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Sentiment and topic probabilities, rows in input order."""
+        """Sentiment and topic probabilities (calibrated as the card says), rows in input
+        order."""
         ids = self.encode(texts)
         sentiment = np.zeros((len(texts), len(self.sentiment_labels)), np.float32)
         topic = np.zeros((len(texts), len(self.topic_labels)), np.float32)
@@ -257,7 +269,10 @@ class Scorer:
             s, t = self._run(self.pad([ids[i] for i in idx]))
             sentiment[idx] = s
             topic[idx] = t
-        return sentiment, topic
+        return (
+            calibration.apply(sentiment, self.temperatures["sentiment"]),
+            calibration.apply(topic, self.temperatures["topic"]),
+        )
 
     def score(self, texts: Sequence[str]) -> list[Score]:
         """One Score per text, in input order."""
