@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from models.exceptions import DataError
+from models.serving.calibration import TaskCalibration, apply, calibrate, ece
 from models.serving.scorer import Scorer
 from models.training.datasets import SOFT_PREFIX, read_csv, soft_columns, unknown_label
 from models.training.metrics import report
@@ -22,8 +26,10 @@ def evaluate(scorer: Scorer, task: Task, path: Path) -> dict[str, Any]:
     names = scorer.sentiment_labels if task == "sentiment" else scorer.topic_labels
     texts, gold = read_csv(path, names)
     sentiment, topic = scorer.probabilities(texts)
-    pred = (sentiment if task == "sentiment" else topic).argmax(axis=1).tolist()
+    probs = sentiment if task == "sentiment" else topic
+    pred = probs.argmax(axis=1).tolist()
     result = report(gold, pred, names)
+    result["ece"] = round(ece(probs, np.asarray(gold)), 4) if gold else None
     return {
         "task": task,
         "data": str(path),
@@ -106,3 +112,33 @@ def write_soft_labels(
             writer.writerow([*(row[f] for f in kept), *(f"{v:.6f}" for v in p)])
     tmp.replace(out)
     return len(rows)
+
+
+def calibrate_version(
+    scorer: Scorer, files: dict[Task, list[Path]], dataset_name: Callable[[Path], str] = str
+) -> dict[str, TaskCalibration]:
+    """A temperature per task fitted on its labelled dev ``files`` with ``scorer`` (built with
+    ``calibrate=False``), with the calibration error before and after on each file."""
+    out: dict[str, TaskCalibration] = {}
+    for task, paths in files.items():
+        if not paths:
+            continue
+        names = scorer.sentiment_labels if task == "sentiment" else scorer.topic_labels
+        probs, gold, sets = [], [], []
+        for path in paths:
+            texts, labels = read_csv(path, names)
+            sentiment, topic = scorer.probabilities(texts)
+            probs.append(sentiment if task == "sentiment" else topic)
+            gold.append(np.asarray(labels))
+            sets.append(dataset_name(path))
+        fitted = calibrate(np.concatenate(probs), np.concatenate(gold), sets)
+        per_set = {
+            name: {
+                "n": len(y),
+                "ece_before": round(ece(p, y), 4),
+                "ece_after": round(ece(apply(p, fitted.temperature), y), 4),
+            }
+            for name, p, y in zip(sets, probs, gold, strict=True)
+        }
+        out[task] = fitted.model_copy(update={"per_set": per_set})
+    return out

@@ -214,3 +214,64 @@ def test_bench_refuses_an_unknown_device(registry_dir: Path) -> None:
     done = _run(registry_dir, "bench", "--model-only", "--device", "tpu")
     assert done.returncode == 2
     assert "auto, cpu or cuda" in done.stderr
+
+
+def _dev_sets(root: Path) -> Path:
+    """The three fit sets and one headline set, in the tiny model's words, under ``root``."""
+    # The tiny model is 0.9 sure of these texts' labels, which are right 3 times in 5.
+    sentiment = [(text, label) for text, right, wrong in (
+        ("shares slump awful", "negative", "positive"), ("oil soars great", "positive", "neutral"),
+        ("stock misses bad", "negative", "neutral"), ("company beats good", "positive", "negative"),
+    ) for label in (right, right, right, wrong, wrong)]  # fmt: skip
+    topic = [("fed rates", "Fed | Central Banks"), ("oil price", "Energy | Oil"),
+             ("earnings quarter", "Earnings"), ("fed holds", "Fed | Central Banks"),
+             ("oil soars", "Earnings")]  # fmt: skip
+    files = {
+        "twitter_financial_news_sentiment/dev.csv": sentiment * 3,
+        "financial_phrasebank/dev.csv": sentiment * 2,
+        "twitter_financial_news_topic/dev.csv": topic * 5,
+        "semeval2017_task5_headlines/dev.csv": sentiment,
+    }
+    for rel, rows in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        with (root / rel).open("w", newline="") as handle:
+            csv.writer(handle).writerows([("text", "label"), *rows])
+    return root
+
+
+def test_calibrate_writes_temperatures_and_dev_figures_into_the_card(
+    registry_dir: Path, tmp_path: Path
+) -> None:
+    data = _dev_sets(tmp_path / "data")
+    done = _run(registry_dir, "models", "calibrate", "--model", "tiny-good", "--data-dir",
+                str(data), "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    sentiment = result["calibration"]["sentiment"]
+    # The tiny model is sure of itself and wrong on a quarter of the rows: it must cool down.
+    assert sentiment["temperature"] > 1.5
+    assert sentiment["ece_after"] < sentiment["ece_before"]
+    assert set(result["evaluation"]["sets"]) == {
+        "sentiment:twitter_financial_news_sentiment/dev.csv",
+        "sentiment:financial_phrasebank/dev.csv",
+        "topic:twitter_financial_news_topic/dev.csv",
+        "sentiment:semeval2017_task5_headlines/dev.csv",
+    }
+    card_dir = registry_dir / "tiny-good"
+    card = json.loads((card_dir / "card.json").read_text())
+    assert card["calibration"]["sentiment"]["temperature"] == sentiment["temperature"]
+    markdown = (card_dir / "card.md").read_text()
+    assert markdown.startswith("---\n") and "model-index:" in markdown
+    assert "## Calibration" in markdown and "ECE before" in markdown
+    assert str(tmp_path) not in markdown and str(tmp_path) not in json.dumps(card)
+    # The next Scorer of that version is calibrated: its confidences are lower.
+    done = _run(registry_dir, "evaluate", "--task", "sentiment", "--model", "tiny-good",
+                "--data", str(data / "financial_phrasebank/dev.csv"), "--json")  # fmt: skip
+    assert json.loads(done.stdout.strip().splitlines()[-1])["ece"] < sentiment["ece_before"]
+
+
+def test_calibrate_names_the_missing_dev_sets(registry_dir: Path, tmp_path: Path) -> None:
+    done = _run(registry_dir, "models", "calibrate", "--model", "tiny-good", "--data-dir",
+                str(tmp_path))  # fmt: skip
+    assert done.returncode != 0
+    assert "financial_phrasebank/dev.csv" in done.stderr.replace("\n", "")

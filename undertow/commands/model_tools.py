@@ -1,5 +1,5 @@
-"""``undertow models doctor | gpu-variants | gpu-check``: what this machine offers the Scorer,
-the GPU variants of a version that has only INT8, and the GPU check."""
+"""``undertow models doctor | gpu-variants | gpu-check | calibrate``: what this machine offers
+the Scorer, the GPU variants of a version that has only INT8, the GPU check, and calibration."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from models.exceptions import ModelError
 from models.serving.benchmark import BENCH_CORPUS
 from models.serving.diagnose import doctor, gpu_check
 from models.serving.registry import SHIPPED_DIR
-from models.serving.runtime import registry_for
+from models.serving.runtime import registry_for, scorer_for
 from undertow.context import app_context
 from undertow.exceptions import ShellError
 
@@ -101,3 +101,92 @@ def gpu_check_cmd(
                "\n".join(f"{k}: {v}" for k, v in report.items()))  # fmt: skip
     if min(report["agreement"].values()) < 0.98:
         raise typer.Exit(1)
+
+
+# The dev sets a calibration is fitted on (the sets the model was trained for) and the five the
+# card reports, relative to the data directory.
+FIT_SETS = {
+    "sentiment": ["twitter_financial_news_sentiment/dev.csv", "financial_phrasebank/dev.csv"],
+    "topic": ["twitter_financial_news_topic/dev.csv"],
+}
+REPORT_SETS = [
+    ("sentiment", "twitter_financial_news_sentiment/dev.csv"),
+    ("sentiment", "financial_phrasebank/dev.csv"),
+    ("topic", "twitter_financial_news_topic/dev.csv"),
+    ("sentiment", "semeval2017_task5_headlines/dev.csv"),
+    ("sentiment", "fiqa2018_task1_posts/dev.csv"),
+]
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    ctx: typer.Context,
+    model: ModelOpt = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="The labelled sets (default: $UNDERTOW_DATA_DIR or ../shared/data).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit a temperature per task on the dev splits, measure the served model (calibrated) on
+    the five dev splits, and write both into the version's card (card.json and card.md). The
+    Scorer applies the temperatures from then on; a running worker does at its next load."""
+    from models.training import card as card_io  # noqa: PLC0415 (the train extra's yaml/numpy)
+    from models.training.evaluation import calibrate_version, evaluate  # noqa: PLC0415
+    from undertow.commands.models import default_data_dir  # noqa: PLC0415
+
+    settings = app_context(ctx).settings().models
+    model_dir = _model_dir(ctx, model)
+    root = data_dir or default_data_dir()
+    missing = [
+        str(root / rel) for rels in FIT_SETS.values() for rel in rels if not (root / rel).exists()
+    ]
+    if missing:
+        raise ModelToolError(f"dev sets not found: {', '.join(missing)} (set --data-dir)")
+    err.print(f"{model_dir.name}: fitting temperatures on the dev splits ...")
+    raw = scorer_for(settings, model_dir, calibrate=False)
+    fitted = calibrate_version(
+        raw,
+        {task: [root / rel for rel in rels] for task, rels in FIT_SETS.items()},  # type: ignore[misc]
+        dataset_name=lambda p: f"{p.parent.name}/{p.name}",
+    )
+    card = orjson.loads((model_dir / "card.json").read_bytes())
+    card["calibration"] = {task: c.model_dump() for task, c in fitted.items()}
+    card_io.write(model_dir, card)  # the Scorer below reads the temperatures from it
+    served = scorer_for(settings, model_dir)
+    sets: dict[str, dict[str, object]] = {}
+    for task, rel in REPORT_SETS:
+        if not (root / rel).exists():
+            err.print(f"[yellow]{rel} not found: not in the card[/]")
+            continue
+        result = evaluate(served, task, root / rel)  # type: ignore[arg-type]
+        sets[f"{task}:{rel}"] = {
+            "n": result["n"],
+            "accuracy": result["accuracy"],
+            "macro_f1": result["macro_f1"],
+            "ece": result.get("ece"),
+        }
+        err.print(
+            f"  {task}:{rel}: accuracy {result['accuracy']:.4f}, macro-F1 "
+            f"{result['macro_f1']:.4f}, ECE {result.get('ece', float('nan')):.4f}"
+        )
+    card["evaluation"] = {"variant": served.runtime.variant, "sets": sets}
+    card_io.write(model_dir, card)
+    for task, c in fitted.items():
+        err.print(
+            f"{task}: temperature {c.temperature:.3f}, ECE {c.ece_before:.4f} -> "
+            f"{c.ece_after:.4f} (out of fold), NLL {c.nll_before:.4f} -> {c.nll_after:.4f}"
+        )
+    if as_json:
+        typer.echo(
+            orjson.dumps(
+                {
+                    "version": served.version,
+                    "calibration": card["calibration"],
+                    "evaluation": card["evaluation"],
+                }
+            ).decode()
+        )
