@@ -123,7 +123,7 @@ def scored_doc(
     )
 
 
-def _masked(doc: RawDoc) -> RawDoc:
+def masked(doc: RawDoc) -> RawDoc:
     """``doc`` with e-mail addresses and phone numbers masked in its text and title."""
     title = mask_pii(doc.title) if doc.title else doc.title
     return doc.model_copy(update={"text": mask_pii(doc.text), "title": title})
@@ -191,7 +191,7 @@ class ScoreWorker:
             spec = self.specs.get(env.topic) or InputSpec(source=env.topic)
             try:
                 raw = decode(env.value, spec, timestamp_ms=env.timestamp_ms, limits=self.limits)
-                good.append((env, _masked(raw) if self.mask else raw))
+                good.append((env, masked(raw) if self.mask else raw))
             except DecodeError as exc:
                 dead.append(self._dead(env, exc.reason, exc, STAGE_DECODE))
         return good, dead

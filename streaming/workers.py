@@ -25,6 +25,7 @@ from streaming.lag import scrape_lag
 from streaming.metrics import TimedScorer, WorkerMetrics
 from streaming.retention import keep
 from streaming.score_worker import Linking, ScoreCounters, ScoreWorker
+from streaming.scoring import Scoring
 from streaming.settings import PipelineConfig
 from streaming.sink_worker import SinkCounters, SinkWorker
 from streaming.stories import RedisStories
@@ -79,6 +80,35 @@ def _metrics(settings: PipelineConfig, role: str, app: faust.App, *needs: str) -
     return metrics
 
 
+def decode_limits(settings: PipelineConfig) -> DecodeLimits:
+    """What an input document may be, as the settings say."""
+    st = settings.streaming
+    return DecodeLimits(
+        max_bytes=st.max_message_bytes,
+        max_text_chars=st.max_text_chars,
+        max_future=timedelta(seconds=st.max_clock_skew_s),
+        max_age=timedelta(days=settings.elasticsearch.retention_days),
+        max_tickers=st.max_tickers,
+    )
+
+
+def linking(settings: PipelineConfig) -> Linking | None:
+    """Company names → tickers as configured (None: cashtags and the feed's tickers only)."""
+    st = settings.streaming
+    return Linking(WatchedLinker(st.watchlist), st.entity_min_relevance) if st.entities else None
+
+
+def scoring_for(settings: PipelineConfig) -> Scoring:
+    """Scoring on request with the score worker's model, limits, masking and linking."""
+    return Scoring(
+        live_scorer(settings.models),
+        limits=decode_limits(settings),
+        linking=linking(settings),
+        mask=settings.streaming.mask_pii,
+        sources=frozenset(i.source for i in inputs(settings.kafka.topics, settings.streaming)),
+    )
+
+
 def score_role(settings: PipelineConfig) -> Role:
     """Input topics → decode/DLQ → dedupe → micro-batched scoring → the scored topic."""
     app = make_app(settings, "score")
@@ -99,19 +129,11 @@ def score_role(settings: PipelineConfig) -> Role:
         specs=specs,
         scored_topic=topics.scored,
         dlq_topic=topics.dlq,
-        limits=DecodeLimits(
-            max_bytes=st.max_message_bytes,
-            max_text_chars=st.max_text_chars,
-            max_future=timedelta(seconds=st.max_clock_skew_s),
-            max_age=timedelta(days=settings.elasticsearch.retention_days),
-            max_tickers=st.max_tickers,
-        ),
+        limits=decode_limits(settings),
         max_backoff_s=st.max_backoff_s,
         on_batch=_Reporter("score"),
         mask=st.mask_pii,
-        linking=Linking(WatchedLinker(st.watchlist), st.entity_min_relevance)
-        if st.entities
-        else None,
+        linking=linking(settings),
         stories=RedisStories(
             redis,
             settings.redis.key_prefix,
