@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -166,10 +167,19 @@ def export_tick(app: FastAPI, report: TickReport) -> None:
     app.state.scope_failures.inc(report.failures)
 
 
-def serve(settings: AlertingConfig, *, evaluate: bool = True, log_level: str = "warning") -> None:
-    """Run the API (and the evaluator in a thread) until interrupted."""
+def serve(
+    settings: AlertingConfig,
+    *,
+    evaluate: bool = True,
+    log_level: str = "warning",
+    extend: Callable[[FastAPI], None] | None = None,
+) -> None:
+    """Run the API (and the evaluator in a thread) until interrupted; ``extend`` adds the
+    shell's routes (scoring) to the application."""
     built = build(settings)
     app = create_app(built.services)
+    if extend is not None:
+        extend(app)
     events = app.state.alert_events
     built.evaluator.on_event = lambda alert, event: events.labels(event, alert.severity).inc()
     built.evaluator.on_tick = partial(export_tick, app)

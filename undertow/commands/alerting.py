@@ -21,6 +21,8 @@ from alerting.thresholds import ThresholdError
 from streaming.clients import elasticsearch_client, redis_client
 from streaming.durations import parse_duration
 from streaming.indices import docs_pattern
+from streaming.workers import scoring_for
+from undertow import score_api
 from undertow.context import app_context
 from undertow.exceptions import ShellError
 
@@ -48,6 +50,10 @@ def serve_cmd(
     evaluator: Annotated[bool, typer.Option(help="Also run the evaluator.")] = True,
     host: Annotated[str | None, typer.Option(help="Listen address (default: config).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: config, 8000).")] = None,
+    scoring: Annotated[
+        bool,
+        typer.Option(help="Also serve POST /api/score with the live model (loads the model)."),
+    ] = True,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the web page; evaluate the rules every tick."""
     settings = app_context(ctx).settings()
@@ -60,7 +66,17 @@ def serve_cmd(
         f"[dim]alerting[/] http://{settings.alerting.host}:{settings.alerting.port}/ "
         f"(evaluator {'on' if evaluator else 'off'})"
     )
-    serve(settings, evaluate=evaluator, log_level=level)
+    scorer = scoring_for(settings) if scoring else None
+    try:
+        serve(
+            settings,
+            evaluate=evaluator,
+            log_level=level,
+            extend=(lambda app: score_api.mount(app, scorer)) if scorer is not None else None,
+        )
+    finally:
+        if scorer is not None:
+            scorer.close()
 
 
 def _changes(
