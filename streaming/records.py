@@ -78,3 +78,11 @@ class ScoredDoc(RawDoc):
     model: ModelRef
     scored_at: datetime
     latency_ms: float = Field(ge=0.0)
+
+
+def scored_text(title: str | None, text: str) -> str:
+    """What the models read of a document: the title first (it carries the story's tone), then
+    the body."""
+    if title and title not in text:
+        return f"{title}\n{text}"
+    return text

@@ -41,7 +41,15 @@ from streaming.fingerprint import fingerprint
 from streaming.masking import mask_pii
 from streaming.messages import Envelope, Outcome, OutMessage, Producer
 from streaming.produce import send_all
-from streaming.records import Entity, ModelRef, RawDoc, ScoredDoc, Sentiment, Topic
+from streaming.records import (
+    Entity,
+    ModelRef,
+    RawDoc,
+    ScoredDoc,
+    Sentiment,
+    Topic,
+    scored_text,
+)
 from streaming.retry import until_done
 from streaming.stories import StoryIndex
 
@@ -77,9 +85,7 @@ def _finite(score: Score) -> bool:
 
 def text_to_score(doc: RawDoc) -> str:
     """The title first (it carries the story's tone), then the body."""
-    if doc.title and doc.title not in doc.text:
-        return f"{doc.title}\n{doc.text}"
-    return doc.text
+    return scored_text(doc.title, doc.text)
 
 
 def scored_doc(
