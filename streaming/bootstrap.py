@@ -13,7 +13,13 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from streaming.clients import elasticsearch_client, kafka_python_kwargs
 from streaming.dlq import record_limit
 from streaming.exceptions import BootstrapError
-from streaming.indices import ALERTS_MAPPINGS, alerts_index, index_templates
+from streaming.indices import (
+    ALERTS_MAPPINGS,
+    DOCS_MAPPINGS,
+    alerts_index,
+    docs_pattern,
+    index_templates,
+)
 from streaming.settings import PipelineConfig
 from streaming.topics import all_topics
 
@@ -86,6 +92,13 @@ def ensure_index_templates(settings: PipelineConfig) -> list[str]:
         es.indices.put_mapping(
             index=alerts_index(settings.elasticsearch.index_prefix),
             properties=ALERTS_MAPPINGS["properties"],
+            allow_no_indices=True,
+            ignore_unavailable=True,
+        )
+        # Daily docs indices made before corrections existed get the field (additive).
+        es.indices.put_mapping(
+            index=docs_pattern(settings.elasticsearch.index_prefix),
+            properties={"correction": DOCS_MAPPINGS["properties"]["correction"]},
             allow_no_indices=True,
             ignore_unavailable=True,
         )

@@ -8,6 +8,7 @@ from typing import Any
 PREFIX = "undertow"
 DOCS_INDEX = f"{PREFIX}-docs"
 ALERTS_INDEX = f"{PREFIX}-alerts"
+CORRECTIONS_INDEX = f"{PREFIX}-corrections"
 
 _KEYWORD = {"type": "keyword"}
 _FLOAT = {"type": "float"}
@@ -55,6 +56,39 @@ DOCS_MAPPINGS: dict[str, Any] = {
         # Set by the sink: when it sent the bulk request that indexed the document (the last
         # attempt, if Elasticsearch had to be retried).
         "indexed_at": _DATE,
+        # An analyst's correction, mirrored from the corrections index (which keeps it, even
+        # when the document is indexed again or ages out).
+        "correction": {
+            "properties": {
+                "sentiment": _KEYWORD,
+                "topic": _KEYWORD,
+                "note": {"type": "text"},
+                "by": _KEYWORD,
+                "at": _DATE,
+            },
+        },
+    },
+}
+
+CORRECTIONS_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "id": _KEYWORD,
+        # The text as the model read it (title, then body), kept for training.
+        "text": {"type": "text"},
+        "title": {"type": "text"},
+        "source": _KEYWORD,
+        "published_at": _DATE,
+        "tickers": _KEYWORD,
+        "index": _KEYWORD,
+        "model": {"properties": {"name": _KEYWORD, "version": _KEYWORD}},
+        "predicted": {"properties": {"sentiment": _KEYWORD, "topic": _KEYWORD}},
+        "sentiment": _KEYWORD,
+        "topic": _KEYWORD,
+        "note": {"type": "text"},
+        "by": _KEYWORD,
+        "at": _DATE,
+        "history": {"type": "object", "enabled": False},
     },
 }
 
@@ -131,6 +165,11 @@ def alerts_index(prefix: str = PREFIX) -> str:
     return f"{prefix}-alerts"
 
 
+def corrections_index(prefix: str = PREFIX) -> str:
+    """The analysts' corrections of model answers (one per document)."""
+    return f"{prefix}-corrections"
+
+
 def index_templates(prefix: str = PREFIX, replicas: int = 0) -> dict[str, dict[str, Any]]:
     """Composable index templates by name, ready for ``indices.put_index_template``."""
     settings = {"number_of_replicas": replicas}
@@ -143,6 +182,11 @@ def index_templates(prefix: str = PREFIX, replicas: int = 0) -> dict[str, dict[s
         alerts_index(prefix): {
             "index_patterns": [f"{alerts_index(prefix)}*"],
             "template": {"settings": settings, "mappings": ALERTS_MAPPINGS},
+            "priority": 200,
+        },
+        corrections_index(prefix): {
+            "index_patterns": [corrections_index(prefix)],
+            "template": {"settings": settings, "mappings": CORRECTIONS_MAPPINGS},
             "priority": 200,
         },
     }
