@@ -18,6 +18,7 @@ from alerting.alert_store import RedisAlertStore
 from alerting.alertmanager import AlertmanagerClient, AlertmanagerNotifier
 from alerting.api import Services, StreamSlots, create_app
 from alerting.auth import KeyRing
+from alerting.corrections import CorrectionStore
 from alerting.evaluator import Evaluator, Shard, TickReport
 from alerting.evidence import EvidenceFinder
 from alerting.exceptions import ConfigError
@@ -34,7 +35,7 @@ from alerting.notifiers import (
 from alerting.settings import AlertingConfig
 from alerting.threshold_store import RedisThresholdStore
 from streaming.clients import elasticsearch_client, kafka_python_kwargs, redis_client, redis_kwargs
-from streaming.indices import alerts_index, docs_pattern
+from streaming.indices import alerts_index, corrections_index, docs_pattern
 from streaming.window_store import RedisWindowStore
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,9 @@ def build(settings: AlertingConfig, *, with_kafka: bool = True) -> Alerting:
         alerts_index=alerts_index(settings.elasticsearch.index_prefix),
         alertmanager=alertmanager.client if alertmanager is not None else None,
         kibana_url=settings.alerting.kibana_url,
+        corrections=CorrectionStore(
+            es, pattern, corrections_index(settings.elasticsearch.index_prefix)
+        ),
     )
     return Alerting(services, evaluator, dispatcher, producer, alertmanager)
 

@@ -20,6 +20,7 @@ from undertow.commands.alerting import alerting_app, thresholds_app
 from undertow.commands.alerts import app as alerts_app
 from undertow.commands.dlq import app as dlq_app
 from undertow.commands.entities import app as entities_app
+from undertow.commands.feedback import app as feedback_app
 from undertow.commands.model_tools import app as model_tools_app
 from undertow.commands.models import app as models_app
 from undertow.commands.pipeline import app as pipeline_app
@@ -53,6 +54,7 @@ app.add_typer(thresholds_app, name="thresholds")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(entities_app, name="entities")
+app.add_typer(feedback_app, name="feedback")
 app.add_typer(model_tools_app, name="models")
 
 

@@ -28,7 +28,7 @@ from prometheus_client import (
 )
 from pydantic import BaseModel
 
-from alerting.api import alerts, config, silences
+from alerting.api import alerts, config, documents, silences
 from alerting.api.deps import Services, Svc
 from alerting.auth import FailedAuthLimiter
 from alerting.exceptions import AlertingError
@@ -218,7 +218,7 @@ def create_app(services: Services) -> FastAPI:
     app.middleware("http")(_count)
     app.middleware("http")(_secure)
     app.add_middleware(BodyLimit)
-    for router in (service_router, alerts.router, silences.router, config.router):
+    for router in (service_router, alerts.router, silences.router, config.router, documents.router):
         app.include_router(router)
     if WEB.is_dir():
         app.mount("/static", StaticFiles(directory=WEB), name="static")

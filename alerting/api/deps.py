@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from alerting.alert_store import AlertStore
 from alerting.alertmanager import AlertmanagerClient
 from alerting.auth import FailedAuthLimiter, KeyRing, Role
+from alerting.corrections import CorrectionStore
 from alerting.threshold_store import ThresholdStore
 from streaming.durations import parse_duration
 from streaming.exceptions import StreamingError
@@ -72,6 +73,8 @@ class Services:
     # None: no Alertmanager configured (silences are not offered).
     alertmanager: AlertmanagerClient | None = None
     kibana_url: str = "http://127.0.0.1:5601"
+    # Analysts' corrections of model answers (None: not offered).
+    corrections: CorrectionStore | None = None
 
 
 class Caller(BaseModel):
