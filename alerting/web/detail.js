@@ -71,10 +71,57 @@ function evidence(alert) {
         el("span", { className: "tag " + (ex.sentiment || "") }, ex.sentiment || `score ${ex.score.toFixed(2)}`), " ",
         el("span", { className: "tag" }, ex.topic || "no topic"), " ",
         el("span", { className: "tag" }, ex.source || "?"), " · ", story, " · ",
-        when(ex.published_at, "published"))));
+        when(ex.published_at, "published"),
+        el("button", { type: "button", className: "correct", onclick: (e) => toggleCorrection(e.target, ex) }, "Correct…")),
+      el("div", { className: "correction" })));
   }
   if (!list.children.length) list.append(el("li", { className: "hint" }, "No example documents."));
   return list;
+}
+
+let labels = null;
+
+// An analyst's correction of the model's answer for one evidence document (kept as training
+// data); the labels come from the API, the current correction is shown when the form opens.
+async function toggleCorrection(button, ex) {
+  const box = button.closest("li").querySelector(".correction");
+  if (box.children.length) { box.replaceChildren(); return; }
+  try {
+    labels = labels || await api("/api/labels");
+    const view = await api("/api/documents/" + encodeURIComponent(ex.id));
+    const current = view.correction;
+    const choice = (name, values, now) => el("select", { className: "c-" + name, "aria-label": "correct " + name },
+      el("option", { value: "" }, `${name}: as the model says (${name === "sentiment" ? ex.sentiment || "?" : ex.topic || "?"})`),
+      values.map((v) => el("option", { value: v, selected: v === now }, v)));
+    const sentiment = choice("sentiment", labels.sentiment, current?.sentiment);
+    const topic = choice("topic", labels.topic, current?.topic);
+    const note = el("input", { className: "c-note", placeholder: "why (optional)", "aria-label": "correction note" });
+    const status = el("span", { className: "c-status hint" }, current ? corrected(current) : "");
+    box.replaceChildren(el("form", { className: "row", onsubmit: (e) => {
+      e.preventDefault(); saveCorrection(ex, sentiment.value, topic.value, note.value, status);
+    } }, sentiment, topic, note, el("button", { type: "submit" }, "Save correction"), status));
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+function corrected(c) {
+  const what = [c.sentiment, c.topic].filter(Boolean).join(", ");
+  return `corrected to ${what} by ${c.by}, ${new Date(c.at).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+async function saveCorrection(ex, sentiment, topic, note, status) {
+  const body = {};
+  if (sentiment) body.sentiment = sentiment;
+  if (topic) body.topic = topic;
+  if (note) body.note = note;
+  try {
+    const made = await api(`/api/documents/${encodeURIComponent(ex.id)}/label`, { method: "POST", json: body });
+    status.textContent = corrected(made);
+    showError("");
+  } catch (err) {
+    showError(err.message);
+  }
 }
 
 function actions(alert) {

@@ -1,17 +1,19 @@
 """The web page in headless Chromium (Debian's `chromium` and `chromium-driver`, via Selenium),
 as an analyst and an operator use it: sign in, an alert arriving live (its hostile evidence
 shown as text, never run), its detail (trend against the baseline, stories, clickable evidence,
-acknowledge, notes), filters, a per-scope override edited in the form with the backtest chart,
-a silence created and expired, and an alert fired while the live stream was down appearing
-after the page reconnects."""
+acknowledge, notes, an evidence document's sentiment corrected), filters, a per-scope override
+edited in the form with the backtest chart, a silence created and expired, and an alert fired
+while the live stream was down appearing after the page reconnects."""
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +38,7 @@ from streaming.indices import alerts_index
 from streaming.records import ScoredDoc
 from streaming.window_store import Countable
 from tests.integration.alertmanager import amtool
-from tests.integration.conftest import start_server
+from tests.integration.conftest import start_server, undertow
 from tests.integration.pipeline import Pipeline
 from tests.integration.traffic import background, burst, now
 
@@ -110,7 +112,7 @@ def _about(browser: WebDriver, scope: str) -> list[WebElement]:
 
 
 def test_an_alert_arrives_live_as_text_and_its_detail_is_worked_on(
-    server: tuple[str, Pipeline], browser: WebDriver
+    server: tuple[str, Pipeline], browser: WebDriver, tmp_path: Path
 ) -> None:
     url, pipeline = server
     wait = _sign_in(browser, url, "analyst-key-123", "analyst")
@@ -147,6 +149,27 @@ def test_an_alert_arrives_live_as_text_and_its_detail_is_worked_on(
     wait.until(ec.text_to_be_present_in_element((By.ID, "d-activity"), "desk is on it"))
     assert "acknowledged" in browser.find_element(By.ID, "d-activity").text
     assert browser.find_element(By.ID, "error").get_attribute("hidden") is not None
+
+    # The analyst corrects the model on the first piece of evidence; it becomes training data.
+    first = browser.find_elements(By.CSS_SELECTOR, ".evidence li")[0]
+    first.find_element(By.CSS_SELECTOR, "button.correct").click()
+    form = wait.until(lambda _: first.find_element(By.CSS_SELECTOR, ".correction form"))
+    Select(form.find_element(By.CSS_SELECTOR, "select.c-sentiment")).select_by_value("positive")
+    form.find_element(By.CSS_SELECTOR, "input.c-note").send_keys("guidance was raised")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(
+        ec.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, ".evidence li .c-status"), "corrected to positive by analyst:"
+        )
+    )
+    out = tmp_path / "feedback"
+    done = undertow("--config", str(pipeline.config), "feedback", "export", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    with (out / "sentiment.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["label"], r["predicted"]) for r in rows] == [("positive", "negative")]
+    assert rows[0]["by"].startswith("analyst:")
+    assert pipeline.es_docs(ids=[rows[0]["id"]])[0]["correction"]["sentiment"] == "positive"
 
 
 def _indexed(pipeline: Pipeline, alerts: list[Alert]) -> None:
