@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from streaming.indices import ALERTS_MAPPINGS, DOCS_MAPPINGS, alerts_index, docs_pattern
+from streaming.indices import (
+    ALERTS_MAPPINGS,
+    CORRECTIONS_MAPPINGS,
+    DOCS_MAPPINGS,
+    alerts_index,
+    corrections_index,
+    docs_pattern,
+)
 
 NDJSON = Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "undertow.ndjson"
 
@@ -29,6 +36,9 @@ def _fields(mapping: dict[str, Any], prefix: str = "") -> dict[str, str]:
 MAPPED = _fields(DOCS_MAPPINGS)
 AGGREGATABLE = {k for k, t in MAPPED.items() if t != "text"}
 ALERTS_MAPPED = _fields(ALERTS_MAPPINGS)
+CORRECTIONS_MAPPED = _fields(CORRECTIONS_MAPPINGS)
+# Searches for the analysts' desk, not panels of the market overview.
+CORRECTION_SEARCHES = ("undertow-analyst-corrections", "undertow-corrected-documents")
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +84,23 @@ def test_the_alert_history_search_shows_mapped_fields_acks_and_notes(
     }
     [ref] = objects["undertow-alert-history"]["references"]
     assert ref["id"] == "undertow-alerts"
+
+
+def test_the_corrections_searches_show_mapped_fields_beside_the_models_answer(
+    objects: dict[str, dict[str, Any]],
+) -> None:
+    view = objects["undertow-corrections"]["attributes"]
+    assert view["title"] == corrections_index()
+    assert CORRECTIONS_MAPPED[view["timeFieldName"]] == "date"
+    mine = objects["undertow-analyst-corrections"]["attributes"]
+    assert set(mine["columns"]) <= set(CORRECTIONS_MAPPED)
+    assert {"predicted.sentiment", "sentiment", "by"} <= set(mine["columns"])
+    docs = objects["undertow-corrected-documents"]
+    assert set(docs["attributes"]["columns"]) <= set(MAPPED)
+    assert {"sentiment.label", "correction.sentiment"} <= set(docs["attributes"]["columns"])
+    source = json.loads(docs["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    assert set(_kql_fields(source["query"]["query"])) <= set(MAPPED)
+    assert docs["references"][0]["id"] == "undertow-docs"
 
 
 def test_the_negative_search_uses_mapped_fields(objects: dict[str, dict[str, Any]]) -> None:
@@ -128,5 +155,6 @@ def test_the_dashboard_shows_all_three_panels(objects: dict[str, dict[str, Any]]
     assert sorted(names[p["panelRefName"]] for p in panels) == sorted(
         o["id"]
         for o in objects.values()
-        if o["type"] in ("search", "visualization") and o["id"] != "undertow-alert-history"
+        if o["type"] in ("search", "visualization")
+        and o["id"] not in ("undertow-alert-history", *CORRECTION_SEARCHES)
     )
