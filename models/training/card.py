@@ -171,6 +171,18 @@ def _evaluation(card: dict[str, Any]) -> str:
     )
 
 
+def _feedback(card: dict[str, Any]) -> str:
+    fb = card.get("feedback")
+    if not fb:
+        return ""
+    lines = [f"- {task}: " + (", ".join(f"{label} {n}" for label, n in fb.get(task, {}).items())
+                             or "none") for task in ("sentiment", "topic")]  # fmt: skip
+    return (
+        f"Analysts' corrections (`undertow feedback export`), each learnt {fb['weight']} times "
+        "an epoch:\n\n" + "\n".join(lines)
+    )
+
+
 def _limitations(card: dict[str, Any]) -> str:
     ev = (card.get("evaluation") or {}).get("sets", {})
     weak = [f"{k} (accuracy {m['accuracy']:.2f})" for k, m in ev.items() if m["accuracy"] < 0.7]
@@ -224,6 +236,7 @@ def markdown(card: dict[str, Any]) -> str:
         "unless a commercial licence for that data is obtained."
         if any("financial_phrasebank" in f["path"] for f in files)
         else "",
+        _feedback(card),
         "## Intended use",
         "Scoring financial news headlines, wire stories and social posts for undertow's "
         "trend and alert windows: the tone of a market-moving text and what it is about. Not "

@@ -9,6 +9,7 @@ import math
 import os
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,10 @@ class TrainConfig(BaseModel):
     # the gold label; rows without them learn from the gold label alone.
     distil_weight: float = Field(default=0.5, ge=0, le=1)
     distil_temperature: float = Field(default=2.0, gt=0)
+    # Analysts' corrections (the sentiment.csv and topic.csv of `undertow feedback export`):
+    # every row is learnt ``feedback_weight`` times an epoch, and never cut by ``limit``.
+    feedback: Path | None = None
+    feedback_weight: int = Field(default=5, ge=1, le=1000)
 
 
 @dataclass
@@ -270,6 +275,7 @@ class Trainer:
         self.topic_data = read_labelled(config.topic_train, TOPIC_LABELS)
         self.sent = _encode(self.tokenizer, self.sent_data, config)
         self.topic = _encode(self.tokenizer, self.topic_data, config)
+        self.feedback = self._add_feedback()
         self.dev = _dev_sets(config, self.tokenizer)
         self.dev_tasks: dict[str, Task] = {name: task for name, (task, _) in self.dev.items()}
         self.model = TwoHeadClassifier.from_base(
@@ -284,6 +290,30 @@ class Trainer:
         self.code_version = code_version()
         self.history: list[dict[str, Any]] = []
         self.step_losses: list[float] = []
+
+    def _add_feedback(self) -> dict[str, Any] | None:
+        """Append the corrections of ``config.feedback`` (weighted) to the training rows; what
+        went in, per task and label, for the card."""
+        cfg = self.config
+        if cfg.feedback is None:
+            return None
+        added: dict[str, Any] = {"weight": cfg.feedback_weight, "files": []}
+        unlimited = cfg.model_copy(update={"limit": None})
+        for task, names, encoded in (("sentiment", SENTIMENT_LABELS, self.sent),
+                                     ("topic", TOPIC_LABELS, self.topic)):  # fmt: skip
+            path = cfg.feedback / f"{task}.csv"
+            added[task] = {}
+            if not path.exists() or len(path.read_text(encoding="utf-8").splitlines()) < 2:
+                continue  # no corrections of this task
+            rows = _encode(self.tokenizer, read_labelled([path], names), unlimited)
+            for _ in range(cfg.feedback_weight):
+                encoded.ids += rows.ids
+                encoded.labels += rows.labels
+                if encoded.soft is not None:
+                    encoded.soft += [None] * len(rows.ids)
+            added[task] = dict(sorted(Counter(names[y] for y in rows.labels).items()))
+            added["files"].append({"path": str(path), "sha256": sha256(path)})
+        return added
 
     def _optimiser(self) -> None:
         cfg = self.config
@@ -433,6 +463,8 @@ class Trainer:
                 "dev": files([*cfg.sentiment_dev, *cfg.topic_dev]),
             },
             "train_counts": {"sentiment": len(self.sent.ids), "topic": len(self.topic.ids)},
+            # Analysts' corrections learnt (per task and label) and their weight; None: none.
+            "feedback": self.feedback,
             # Rows that learnt from a teacher's probabilities as well as from their label.
             "soft_target_counts": {
                 task: sum(q is not None for q in data.soft or [])

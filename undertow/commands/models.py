@@ -136,6 +136,17 @@ def train(
     distil_temperature: Annotated[
         float, typer.Option(help="Temperature that softens teacher and student alike.")
     ] = 2.0,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="Analysts' corrections: a directory `undertow feedback export` wrote.",
+        ),
+    ] = None,
+    feedback_weight: Annotated[
+        int, typer.Option(help="Times each correction is learnt per epoch.")
+    ] = 5,
     version: Annotated[str | None, typer.Option(help="Registry version name.")] = None,
     out: Annotated[Path | None, typer.Option(help="Checkpoint directory.")] = None,
     export: Annotated[bool, typer.Option(help="Export into the registry after training.")] = True,
@@ -172,6 +183,8 @@ def train(
         label_smoothing=label_smoothing,
         distil_weight=distil_weight,
         distil_temperature=distil_temperature,
+        feedback=feedback,
+        feedback_weight=feedback_weight,
     )
     name = version or f"{base_name(config.base).lower()}-{utc_now()[:19].replace(':', '')}"
     registry = _registry(ctx)
