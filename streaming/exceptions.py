@@ -33,3 +33,7 @@ class RefusedDocuments(SinkError):
         sample = "; ".join(f"{k}: {v}" for k, v in list(refused.items())[:3])
         super().__init__(f"{len(refused)} document(s) refused: {sample}")
         self.refused = refused
+
+
+class ConfigError(StreamingError):
+    """Settings a worker cannot run with (the message names the key)."""

@@ -92,6 +92,23 @@ CORRECTIONS_MAPPINGS: dict[str, Any] = {
     },
 }
 
+SHADOW_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "id": _KEYWORD,
+        "candidate": _KEYWORD,
+        "source": _KEYWORD,
+        "published_at": _DATE,
+        "scored_at": _DATE,
+        "sentiment": {
+            "properties": {"label": _KEYWORD, "score": _FLOAT},
+        },
+        "topic": {
+            "properties": {"label": _KEYWORD, "confidence": _FLOAT},
+        },
+    },
+}
+
 _WINDOW_STATS = {
     "properties": {
         "total": {"type": "long"},
@@ -170,6 +187,11 @@ def corrections_index(prefix: str = PREFIX) -> str:
     return f"{prefix}-corrections"
 
 
+def shadow_index(prefix: str = PREFIX) -> str:
+    """Candidate models' answers from shadow workers (``undertow models compare`` reads it)."""
+    return f"{prefix}-shadow"
+
+
 def index_templates(prefix: str = PREFIX, replicas: int = 0) -> dict[str, dict[str, Any]]:
     """Composable index templates by name, ready for ``indices.put_index_template``."""
     settings = {"number_of_replicas": replicas}
@@ -187,6 +209,11 @@ def index_templates(prefix: str = PREFIX, replicas: int = 0) -> dict[str, dict[s
         corrections_index(prefix): {
             "index_patterns": [corrections_index(prefix)],
             "template": {"settings": settings, "mappings": CORRECTIONS_MAPPINGS},
+            "priority": 200,
+        },
+        shadow_index(prefix): {
+            "index_patterns": [shadow_index(prefix)],
+            "template": {"settings": settings, "mappings": SHADOW_MAPPINGS},
             "priority": 200,
         },
     }

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
-ROLE_PORT_OFFSET = {"score": 0, "sink": 1}
+ROLE_PORT_OFFSET = {"score": 0, "sink": 1, "shadow": 2}
 
 
 class WorkerMetrics:

@@ -168,6 +168,10 @@ class StreamingSettings(_Section):
     dedupe_ttl_s: int = Field(default=48 * 3600, ge=0)
     # Mask e-mail addresses and phone numbers in text and title before scoring and indexing.
     mask_pii: bool = False
+    # Shadow scoring (`undertow worker --role shadow --model VERSION`): the candidate version
+    # and the share of input documents it scores (a stable sample by document id).
+    shadow_model: str | None = None
+    shadow_sample: float = Field(default=1.0, gt=0, le=1)
     # Prometheus /metrics of the workers: score on this port, sink on the next; None = off.
     metrics_port: int | None = Field(default=9464, ge=1, le=65534)
     # Consumer groups are <group_prefix>-score and <group_prefix>-sink.

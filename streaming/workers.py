@@ -14,19 +14,22 @@ import faust
 
 from models.serving.entities import WatchedLinker
 from models.serving.hotswap import SwappingScorer
-from models.serving.runtime import live_scorer
+from models.serving.runtime import live_scorer, registry_for, scorer_for
 from streaming.bootstrap import bootstrap
 from streaming.clients import elasticsearch_client, redis_client
 from streaming.decode import DecodeLimits, InputSpec
 from streaming.dedupe import RedisDeduper
 from streaming.es_sink import ElasticsearchSink
+from streaming.exceptions import ConfigError
 from streaming.faust_app import FaustProducer, attach, make_app
+from streaming.indices import shadow_index
 from streaming.lag import scrape_lag
 from streaming.metrics import TimedScorer, WorkerMetrics
 from streaming.retention import keep
 from streaming.score_worker import Linking, ScoreCounters, ScoreWorker
 from streaming.scoring import Scoring
 from streaming.settings import PipelineConfig
+from streaming.shadow import ShadowWorker
 from streaming.sink_worker import SinkCounters, SinkWorker
 from streaming.stories import RedisStories
 from streaming.topics import consumer_group, inputs
@@ -34,6 +37,8 @@ from streaming.window_store import RedisWindowStore
 
 log = logging.getLogger(__name__)
 ROLES = ("score", "sink")
+# A candidate model scoring the live input on the side (streaming.shadow); never in "all".
+SHADOW = "shadow"
 REPORT_EVERY_S = 10.0
 
 
@@ -228,7 +233,58 @@ def sink_role(settings: PipelineConfig) -> Role:
     return Role("sink", app, [redis.close, es.close])
 
 
-BUILDERS: dict[str, Callable[[PipelineConfig], Role]] = {"score": score_role, "sink": sink_role}
+def shadow_role(settings: PipelineConfig) -> Role:
+    """The input topics → a candidate model (``streaming.shadow_model``) → the shadow index, in
+    a consumer group of its own; nothing the live pipeline writes is touched."""
+    st = settings.streaming
+    candidate = st.shadow_model
+    if candidate is None:
+        raise ConfigError("streaming.shadow_model: the shadow role needs a candidate version")
+    # One group per candidate: a new candidate starts from the earliest retained input.
+    shadow_settings = settings.model_copy(  # type: ignore[attr-defined]
+        update={
+            "streaming": st.model_copy(update={"group_prefix": f"{st.group_prefix}-{candidate}"})
+        }
+    )
+    app = make_app(shadow_settings, "shadow")
+    configured = inputs(settings.kafka.topics, st)
+    sources = frozenset(i.source for i in configured)
+    specs = {
+        i.topic: InputSpec(i.source, i.fields, sources, tuple(i.time_formats)) for i in configured
+    }
+    metrics = _metrics(shadow_settings, "shadow", app, "model")
+    scorer = scorer_for(settings.models, registry_for(settings.models).path(candidate))
+    metrics.readiness.mark("model")
+    es = elasticsearch_client(settings.elasticsearch)
+    worker = ShadowWorker(
+        TimedScorer(scorer, metrics),
+        es,
+        candidate=scorer.version,
+        index=shadow_index(settings.elasticsearch.index_prefix),
+        specs=specs,
+        limits=decode_limits(settings),
+        sample=st.shadow_sample,
+        max_backoff_s=st.max_backoff_s,
+    )
+    attach(
+        app,
+        list(specs),
+        metrics.instrument(worker.handle),
+        max_batch=st.max_batch,
+        max_wait_s=st.max_wait_ms / 1000,
+    )
+    output = shadow_index(settings.elasticsearch.index_prefix)
+    _started("shadow", shadow_settings, list(specs), output, {
+        "undertow.model.version": scorer.version, "undertow.shadow.sample": str(st.shadow_sample),
+    })  # fmt: skip
+    return Role("shadow", app, [es.close, lambda: worker.executor.shutdown(wait=False)])
+
+
+BUILDERS: dict[str, Callable[[PipelineConfig], Role]] = {
+    "score": score_role,
+    "sink": sink_role,
+    "shadow": shadow_role,
+}
 
 
 def run_role(settings: PipelineConfig, name: str, log_level: str = "WARNING") -> int:
