@@ -19,7 +19,7 @@ from streaming.replay import read_documents, replay
 from streaming.retention import prune
 from streaming.trends import parse_scope, trend
 from streaming.window_store import RedisWindowStore
-from streaming.workers import ROLES, run_role
+from streaming.workers import ROLES, SHADOW, run_role
 from undertow.context import app_context
 from undertow.demo import run_demo
 from undertow.supervisor import Supervisor, worker_args
@@ -33,19 +33,46 @@ def worker(
     ctx: typer.Context,
     role: Annotated[
         list[str] | None,
-        typer.Option(help=f"Role(s) to run: {', '.join(ROLES)} (default: all, one process each)."),
+        typer.Option(
+            help=f"Role(s) to run: {', '.join(ROLES)} (default: all, one process each), or shadow."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="The candidate version a shadow worker scores with.")
+    ] = None,
+    sample: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            max=1.0,
+            help="Share of the input a shadow worker scores (default: streaming.shadow_sample, 1).",
+        ),
     ] = None,
 ) -> None:
     """Run pipeline workers until Ctrl-C (score: inputs → models; sink: → Redis + Elasticsearch).
 
-    Start more processes of a role to share its partitions (Kafka consumer groups).
+    Start more processes of a role to share its partitions (Kafka consumer groups). A shadow
+    worker (``--role shadow --model VERSION``) scores the live input with a candidate version in
+    a consumer group of its own and indexes its answers beside the live ones for ``undertow
+    models compare``; the live pipeline's output does not change.
     """
     roles = list(dict.fromkeys(role or ROLES))
-    unknown = [r for r in roles if r not in ROLES]
+    unknown = [r for r in roles if r not in (*ROLES, SHADOW)]
     if unknown:
-        raise typer.BadParameter(f"unknown role(s) {unknown}; choose from {list(ROLES)}")
+        raise typer.BadParameter(
+            f"unknown role(s) {unknown}; choose from {[*ROLES, SHADOW]}", param_hint="--role"
+        )
+    if SHADOW in roles and len(roles) > 1:
+        raise typer.BadParameter("run the shadow role in a process of its own",
+                                 param_hint="--role")  # fmt: skip
     context = app_context(ctx)
     settings = context.settings()
+    if SHADOW in roles:
+        shadow = {k: v for k, v in (("shadow_model", model), ("shadow_sample", sample)) if v}
+        streaming = settings.streaming.model_copy(update=shadow)
+        if streaming.shadow_model is None:
+            raise typer.BadParameter("name the candidate version", param_hint="--model")
+        settings = settings.model_copy(update={"streaming": streaming})
     level = logging.getLevelName(logging.getLogger().level)
     if len(roles) == 1:
         raise typer.Exit(run_role(settings, roles[0], level))
