@@ -190,6 +190,45 @@ def load_history(
     return History(start, bucket_s, n, counts)
 
 
+@dataclass(frozen=True)
+class HistoryDoc:
+    """One scored document as the backtest counts it (for a history built in memory)."""
+
+    published_s: float
+    label: str
+    score: float
+    topic: str | None
+    tickers: tuple[str, ...]
+    source: str | None
+    unique: bool = True
+
+
+def history_of(
+    docs: Sequence[HistoryDoc], start_s: float, until_s: float, bucket_s: int
+) -> History:
+    """The History of ``docs`` (as ``load_history`` aggregates them from Elasticsearch), e.g.
+    the same documents with another model's labels."""
+    start = int(start_s) // bucket_s * bucket_s
+    n = math.ceil((until_s - start) / bucket_s)
+    width = len(COLUMNS)
+    counts: dict[str, dict[int, tuple[float, ...]]] = {}
+    for doc in docs:
+        i = (int(doc.published_s) - start) // bucket_s
+        if not 0 <= i < n:
+            continue
+        row = [0.0] * width
+        row[0], row[1 + LABELS.index(doc.label)], row[-1] = 1.0, 1.0, doc.score
+        values = row + (row if doc.unique else [0.0] * width)
+        scopes = ["all", *(f"ticker:{t}" for t in doc.tickers)]
+        scopes += [f"topic:{doc.topic}"] if doc.topic else []
+        scopes += [f"source:{doc.source}"] if doc.source else []
+        for scope in scopes:
+            held = counts.setdefault(scope, {}).get(i)
+            counts[scope][i] = tuple(values) if held is None else tuple(
+                a + b for a, b in zip(held, values, strict=True))  # fmt: skip
+    return History(start, bucket_s, n, counts)
+
+
 def _stats(hi: list[float], lo: list[float], at: int) -> Stats:
     return Stats(
         round(hi[at] - lo[at]),
@@ -447,6 +486,17 @@ def _every_rule(tset: ThresholdSet) -> list[Any]:
     return [t for name in REGISTRY for t in tset.of(name).defaults.values()]
 
 
+def history_needed_s(tset: ThresholdSet) -> float:
+    """The history before a first evaluation that every rule's window and baseline read."""
+    return float(max(t.window_s + _looks_back_s(t) for t in _every_rule(tset)))
+
+
+def history_minimum_s(tset: ThresholdSet) -> float:
+    """The least history before a first evaluation: every rule's window and recent baseline (a
+    seasonal baseline without its earlier weeks falls back to the recent one)."""
+    return float(max(t.window_s + t.baseline_s for t in _every_rule(tset)))
+
+
 def run(
     es: Elasticsearch,
     pattern: str,
@@ -466,7 +516,7 @@ def run(
         raise ThresholdError("since", f"a backtest covers up to {MAX_SINCE.days} days")
     until = now or datetime.now(UTC)
     sets = {name: with_values(tset, assigns) for name, assigns in configs.items()}
-    longest = max(t.window_s + _looks_back_s(t) for s in sets.values() for t in _every_rule(s))
+    longest = max(history_needed_s(s) for s in sets.values())
     history = load_history(es, pattern, until - since - timedelta(seconds=longest), until, bucket_s)
     days = since.total_seconds() / 86400
     start_s = (until - since).timestamp()
