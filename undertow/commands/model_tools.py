@@ -1,5 +1,6 @@
-"""``undertow models doctor | gpu-variants | gpu-check | calibrate``: what this machine offers
-the Scorer, the GPU variants of a version that has only INT8, the GPU check, and calibration."""
+"""``undertow models doctor | gpu-variants | gpu-check | calibrate | compare``: what this machine
+offers the Scorer, the GPU variants of a version that has only INT8, the GPU check, calibration,
+and a candidate's shadow answers against the live model's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from models.exceptions import ModelError
 from models.serving.benchmark import BENCH_CORPUS
@@ -190,3 +192,70 @@ def calibrate_cmd(
                 }
             ).decode()
         )
+
+
+def _print_report(report: dict[str, object]) -> None:
+    """The comparison as a person reads it."""
+    out = Console()
+    out.print(f"[bold]{report['candidate']}[/] against the live model "
+              f"{report['live_models']}: {report['compared']} documents compared "
+              f"({report['shadow_answers']} shadow answers)")  # fmt: skip
+    for task in ("sentiment", "topic"):
+        figures = report[task]
+        assert isinstance(figures, dict)
+        out.print(f"{task}: agreement {figures['agreement']}, live {figures['live_labels']}, "
+                  f"candidate {figures['candidate_labels']}")  # fmt: skip
+        if task == "sentiment":
+            labels = sorted(set(figures["live_labels"]) | set(figures["candidate_labels"]))
+            table = Table("live \\ candidate", *labels, title="sentiment confusion")
+            for live in labels:
+                row = figures["confusion"].get(live, {})
+                table.add_row(live, *(str(row.get(c, 0)) for c in labels))
+            out.print(table)
+    sources = Table("source", "n", "sentiment agreement", "topic agreement",
+                    "negative share live → candidate", title="per source")  # fmt: skip
+    by_source = report["by_source"]
+    assert isinstance(by_source, dict)
+    for source, s in by_source.items():
+        share = f"{s['negative_share']['live']} → {s['negative_share']['candidate']}"
+        sources.add_row(source, str(s["n"]), str(s["sentiment_agreement"]),
+                        str(s["topic_agreement"]), share)  # fmt: skip
+    out.print(sources)
+    alerts = report.get("alerts")
+    if isinstance(alerts, dict) and "skipped" in alerts:
+        out.print(f"alerts: not backtested ({alerts['skipped']})")
+    elif isinstance(alerts, dict):
+        out.print(f"alerts (current thresholds, same documents): live {alerts['live']}, "
+                  f"candidate {alerts['candidate']}, both {alerts['both']}")  # fmt: skip
+        for name in ("only_live", "only_candidate"):
+            for item in alerts[name]:
+                out.print(f"  {name.replace('_', ' ')}: {item}")
+
+
+@app.command("compare")
+def compare_cmd(
+    ctx: typer.Context,
+    candidate: Annotated[str, typer.Argument(help="The candidate version a shadow worker ran.")],
+    since: Annotated[str, typer.Option(help="How far back to compare, e.g. 24h or 7d.")] = "24h",
+    as_json: JsonOpt = False,
+) -> None:
+    """The candidate's shadow answers against the live model's: agreement per task, their
+    confusion, differences per source, and the alerts the current thresholds would fire
+    differently with the candidate's labels. Kept in the registry for promote
+    --require-shadow; exit 1 when there is nothing to compare."""
+    from streaming.durations import parse_duration  # noqa: PLC0415
+    from undertow.compare import compare  # noqa: PLC0415 (alerting + streaming: the shell)
+
+    settings = app_context(ctx).settings()
+    report = compare(
+        settings, candidate, registry_for(settings.models).root, since=parse_duration(since),
+        progress=lambda msg: err.print(f"[dim]{msg}[/]", highlight=False),
+    )  # fmt: skip
+    if as_json:
+        typer.echo(orjson.dumps(report).decode())
+    else:
+        _print_report(report)
+    if not report["compared"]:
+        err.print(f"nothing to compare: run `undertow worker --role shadow --model {candidate}` "
+                  "beside the live workers first")  # fmt: skip
+        raise typer.Exit(1)
