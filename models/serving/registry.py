@@ -43,6 +43,8 @@ class Promotion(BaseModel):
     previous: str | None = None
     forced: bool = False
     gate: list[str] = Field(default_factory=list)  # the promotion gate's verdict, line by line
+    # What the candidate's shadow comparison said (promote --require-shadow), if asked for.
+    shadow: dict[str, Any] | None = None
 
 
 class Registry:

@@ -308,6 +308,26 @@ def soft_labels(
     err.print(f"{scorer.version}: {written} rows with soft {task} targets → {out}")
 
 
+def _shadow_report(root: Path, version: str, at_least: int) -> dict[str, Any]:
+    """The shadow comparison of ``version`` (what the promotion log keeps of it), or GateError."""
+    from undertow.compare import report_path  # noqa: PLC0415 (the shell's compare)
+
+    path = report_path(root, version)
+    if not path.exists():
+        raise GateError(f"no shadow report for {version}: run `undertow worker --role shadow "
+                        f"--model {version}` beside the live workers, then `undertow models "
+                        f"compare {version}`")  # fmt: skip
+    report = orjson.loads(path.read_bytes())
+    if report["compared"] < at_least:
+        raise GateError(f"the shadow report of {version} compared {report['compared']} live "
+                        f"documents; --require-shadow asks for {at_least}")  # fmt: skip
+    return {
+        "compared": report["compared"], "until": report["until"],
+        "sentiment_agreement": report["sentiment"]["agreement"],
+        "topic_agreement": report["topic"]["agreement"],
+    }  # fmt: skip
+
+
 @app.command()
 def promote(
     ctx: typer.Context,
@@ -319,12 +339,22 @@ def promote(
     reason: Annotated[str, typer.Option(help="Why; kept in the promotion log.")] = "",
     force: Annotated[bool, typer.Option(help="Skip the gate (recorded as forced).")] = False,
     tolerance: Annotated[float, typer.Option(help="Allowed drop per set.")] = 0.0,
+    require_shadow: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Refuse unless `models compare VERSION` compared at least this "
+            "many live documents (a shadow report).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Make VERSION current if it is at least as good as the current one on every --eval set."""
+    """Make VERSION current if it is at least as good as the current one on every --eval set
+    (and, with --require-shadow N, was compared on at least N live documents)."""
 
     registry = _registry(ctx)
     registry.path(version)  # an unknown version fails here, before any evaluation
+    shadow = _shadow_report(registry.root, version, require_shadow) if require_shadow else None
     try:
         current: str | None = registry.current()
     except ModelError:  # no current version at all: nothing to beat
@@ -355,6 +385,7 @@ def promote(
         previous=current,
         forced=force and not passed,
         gate=lines,
+        **({"shadow": shadow} if shadow else {}),
     )
     err.print(f"[green]promoted[/] {version} (was {current})")
     if as_json:
