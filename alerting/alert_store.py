@@ -23,7 +23,15 @@ import redis
 
 from alerting.lease import Fence, Fenced
 from alerting.lifecycle import ScopeState
-from alerting.records import MAX_ACTIVITY, Activity, Alert, AlertEvent, AnalystAction
+from alerting.records import (
+    MAX_ACTIVITY,
+    Activity,
+    Alert,
+    AlertEvent,
+    AnalystAction,
+    Feedback,
+    Verdict,
+)
 from streaming import keys
 
 
@@ -90,6 +98,12 @@ class AlertStore(Protocol):
     def note(self, alert_id: str, by: str, at: datetime, text: str) -> Alert | None:
         """Add a note to the alert's activity (and the outbox); None: no such alert."""
 
+    def judge(
+        self, alert_id: str, by: str, at: datetime, verdict: Verdict, note: str | None = None
+    ) -> Alert | None:
+        """Record a verdict (useful or noise) on the alert (and the outbox); None: no such
+        alert."""
+
     def take_notification(self, timeout_s: float) -> Notification | None:
         """The oldest queued notification, now in flight; None if none came within the wait."""
 
@@ -101,7 +115,7 @@ class AlertStore(Protocol):
 
 
 # What analysts change on an alert; the evaluator never does.
-_ANALYST_FIELDS = ("acked_by", "acked_at", "acked_severity", "activity")
+_ANALYST_FIELDS = ("acked_by", "acked_at", "acked_severity", "activity", "feedback")
 
 
 def _keep_ack(new: Alert, stored: Alert | None) -> Alert:
@@ -132,7 +146,16 @@ def analyst_change(
             return None
         entry = Activity(at=at, by=by, action="unacknowledged")
         return _logged(alert, entry, acked_by=None, acked_at=None, acked_severity=None)
+    if action == "judged":
+        verdict, _, note = (text or "").partition(": ")
+        feedback = Feedback(verdict=verdict, by=by, at=at, note=note or None)
+        return _logged(alert, Activity(at=at, by=by, action="judged", text=text), feedback=feedback)
     return _logged(alert, Activity(at=at, by=by, action="note", text=text))
+
+
+def judged_text(verdict: Verdict, note: str | None) -> str:
+    """How a verdict travels as an analyst action's text (and shows in the activity)."""
+    return f"{verdict}: {note}" if note else verdict
 
 
 class AnalystActions(ABC):
@@ -150,6 +173,12 @@ class AnalystActions(ABC):
     def note(self, alert_id: str, by: str, at: datetime, text: str) -> Alert | None:
         """Add a note to the alert's activity."""
         return self._act(alert_id, "noted", by, at, text)
+
+    def judge(
+        self, alert_id: str, by: str, at: datetime, verdict: Verdict, note: str | None = None
+    ) -> Alert | None:
+        """Record an analyst's verdict (useful or noise) on the alert."""
+        return self._act(alert_id, "judged", by, at, judged_text(verdict, note))
 
     @abstractmethod
     def _act(

@@ -15,10 +15,13 @@ ScopeKind = Literal["all", "topic", "ticker", "source"]
 # What analysts do to an alert, and an alert joining another's incident ("grouped", on the
 # lead): notified through the outbox like the lifecycle's events, so the alerts index, the live
 # feed, Kafka and Alertmanager hear of them, but never paging anyone.
-AnalystAction = Literal["acknowledged", "unacknowledged", "noted"]
+AnalystAction = Literal["acknowledged", "unacknowledged", "noted", "judged"]
 Notice = AnalystAction | Literal["grouped"]
 AlertEvent = Event | Notice
-NOTICES: tuple[Notice, ...] = ("acknowledged", "unacknowledged", "noted", "grouped")
+NOTICES: tuple[Notice, ...] = ("acknowledged", "unacknowledged", "noted", "judged", "grouped")
+# What an analyst says of an alert once it has fired: worth the interruption, or noise
+# (`undertow thresholds suggest` tunes the thresholds on it).
+Verdict = Literal["useful", "noise"]
 MAX_NOTE_CHARS = 2000
 # An alert keeps this many activity entries (acknowledgements, notes), the latest.
 MAX_ACTIVITY = 200
@@ -83,8 +86,19 @@ class Activity(BaseModel):
 
     at: datetime
     by: str
-    action: Literal["acknowledged", "unacknowledged", "note"]
-    text: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+    action: Literal["acknowledged", "unacknowledged", "note", "judged"]
+    text: str | None = Field(default=None, max_length=MAX_NOTE_CHARS + 16)
+
+
+class Feedback(BaseModel):
+    """An analyst's verdict on an alert: useful or noise, who, when, and why."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    verdict: Verdict
+    by: str
+    at: datetime
+    note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
 
 
 class Alert(BaseModel):
@@ -120,6 +134,8 @@ class Alert(BaseModel):
     # None: fired before incidents or alone), and on the lead, the alerts grouped into it.
     incident: str | None = None
     related: list[Related] = []
+    # The latest analyst verdict on the alert (useful or noise), if any.
+    feedback: Feedback | None = None
 
     @property
     def acknowledged(self) -> bool:

@@ -56,6 +56,7 @@ def check_alert_store(store: AlertStore) -> None:
     check_commits(store, now)
     check_outbox(store, now)
     check_analyst_actions(store, now)
+    check_verdicts(store, now)
 
 
 def check_commits(store: AlertStore, now: datetime) -> None:
@@ -153,3 +154,28 @@ def check_analyst_actions(store: AlertStore, now: datetime) -> None:
     store.commit(ScopeChange("negative_spike/ticker:ACK", ScopeState()))
     assert alert.id not in [a.id for a in store.active()]
     _drain(store)
+
+
+def check_verdicts(store: AlertStore, now: datetime) -> None:
+    """An analyst's verdict (useful or noise): the latest counts, kept with who and when, noted
+    in the activity, notified once, and kept when the evaluator writes back an older copy."""
+    _drain(store)
+    alert = make_alert(now)
+    firing = ScopeState(alert_id=alert.id, phase="firing", streak=1, severity="warning")
+    store.commit(ScopeChange("negative_spike/ticker:FBK", firing, alert))
+    _drain(store)
+    first = store.judge(alert.id, "analyst:a", now, "noise", "a dozen reposts")
+    assert first is not None and first.feedback is not None
+    assert (first.feedback.verdict, first.feedback.note) == ("noise", "a dozen reposts")
+    second = store.judge(alert.id, "analyst:b", now + timedelta(seconds=1), "useful")
+    assert second is not None and second.feedback is not None
+    assert (second.feedback.verdict, second.feedback.by) == ("useful", "analyst:b")
+    store.commit(ScopeChange("negative_spike/ticker:FBK", firing, alert))  # an older copy
+    stored = store.get(alert.id)
+    assert stored is not None and stored.feedback is not None
+    assert stored.feedback.verdict == "useful"
+    assert [(e.action, e.text) for e in stored.activity] == [
+        ("judged", "noise: a dozen reposts"), ("judged", "useful")
+    ]  # fmt: skip
+    assert [e for i, e in _drain(store) if i == alert.id] == ["judged", "judged"]
+    assert store.judge("no-such-alert", "analyst:a", now, "noise") is None
