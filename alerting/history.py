@@ -52,6 +52,8 @@ class AlertQuery(BaseModel):
     scope: str | None = Field(default=None, max_length=300)
     incident: str | None = Field(default=None, max_length=64)
     acknowledged: bool | None = None
+    # An analyst's verdict: "useful", "noise", or "none" (not judged yet).
+    feedback: Literal["useful", "noise", "none"] | None = None
     # Free text over the scope, the reason, the evidence and the notes (Elasticsearch's
     # simple query string syntax: words, "phrases", -not, a|b).
     text: str | None = Field(default=None, max_length=500)
@@ -90,6 +92,10 @@ def _filters(q: AlertQuery) -> list[dict[str, Any]]:
     if q.acknowledged is not None:
         held = {"exists": {"field": "acked_by"}}
         out.append(held if q.acknowledged else {"bool": {"must_not": held}})
+    if q.feedback is not None:
+        judged = {"exists": {"field": "feedback.verdict"}}
+        out.append({"bool": {"must_not": judged}} if q.feedback == "none" else
+                   {"term": {"feedback.verdict": q.feedback}})  # fmt: skip
     if q.since is not None or q.until is not None:
         span = {"gte": q.since.isoformat() if q.since else None,
                 "lte": q.until.isoformat() if q.until else None}  # fmt: skip

@@ -152,6 +152,15 @@ ALERTS_MAPPINGS: dict[str, Any] = {
                 "text": {"type": "text"},
             }
         },
+        # The latest analyst verdict: useful or noise (`undertow thresholds suggest` reads it).
+        "feedback": {
+            "properties": {
+                "verdict": _KEYWORD,
+                "by": _KEYWORD,
+                "at": _DATE,
+                "note": {"type": "text"},
+            }
+        },
         # The incident (the id of its first alert) and, on that one, the alerts grouped in.
         "incident": _KEYWORD,
         "related": {

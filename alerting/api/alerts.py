@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerting.api.deps import Analyst, Services, Svc, point_in_time, unprocessable
 from alerting.history import AlertQuery, HistoryError, HistoryPage, search
 from alerting.history import get as indexed_alert
-from alerting.records import MAX_NOTE_CHARS, Alert, ScopeKind
+from alerting.records import MAX_NOTE_CHARS, Alert, Feedback, ScopeKind, Verdict
 from alerting.rules.base import Severity
 from streaming import keys
 from streaming.exceptions import StreamingError
@@ -63,6 +63,7 @@ def list_alerts(  # noqa: PLR0917 (FastAPI query parameters)
     scope: Annotated[str | None, Query(description="all, topic:X, ticker:X or source:X")] = None,
     incident: Annotated[str | None, Query(max_length=64)] = None,
     acknowledged: bool | None = None,
+    feedback: Literal["useful", "noise", "none"] | None = None,
     q: Annotated[str | None, Query(max_length=500, description="free text")] = None,
     since: Annotated[str | None, Query(description="ISO-8601 time or a duration like 1h")] = None,
     until: Annotated[str | None, Query(description="ISO-8601 time or a duration like 1h")] = None,
@@ -79,7 +80,7 @@ def list_alerts(  # noqa: PLR0917 (FastAPI query parameters)
         raise unprocessable(["query", "scope"], str(exc)) from exc
     query = AlertQuery(
         state=state, severity=severity, rule=rule, scope_kind=scope_kind, scope=wanted,
-        incident=incident, acknowledged=acknowledged, text=q,
+        incident=incident, acknowledged=acknowledged, feedback=feedback, text=q,
         since=point_in_time(since, "since") if since else None,
         until=point_in_time(until, "until") if until else None,
         limit=limit, offset=offset, cursor=cursor,
@@ -149,6 +150,37 @@ def note(alert_id: str, body: NoteBody, services: Svc, who: Analyst) -> Alert:
     """Add a note to an alert (kept with who and when, shown on the page, indexed)."""
     added = services.alerts.note(alert_id, who.who, datetime.now(UTC), body.text)
     return _found(added, alert_id)
+
+
+class FeedbackBody(BaseModel):
+    """The body of ``POST /api/alerts/{id}/feedback``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Verdict
+    note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+
+
+@router.post("/alerts/{alert_id}/feedback")
+def feedback(alert_id: str, body: FeedbackBody, services: Svc, who: Analyst) -> Alert:
+    """Say whether an alert was useful or noise (analyst key; the latest verdict counts). It is
+    kept on the alert with who and when, indexed, and read by `undertow thresholds suggest`."""
+    at = datetime.now(UTC)
+    judged = services.alerts.judge(alert_id, who.who, at, body.verdict, body.note)
+    if judged is not None:
+        return judged
+    # Gone from the live store (older than its retention): the history's copy takes it; the
+    # evaluator no longer writes that alert, so nothing overwrites it.
+    try:
+        old = indexed_alert(services.es, services.alerts_index, alert_id)
+        if old is None:
+            raise HTTPException(404, f"no alert {alert_id}")
+        verdict = Feedback(verdict=body.verdict, by=who.who, at=at, note=body.note)
+        services.es.update(index=services.alerts_index, id=alert_id, refresh="wait_for",
+                           doc={"feedback": verdict.model_dump(mode="json")})  # fmt: skip
+    except (ApiError, TransportError) as exc:
+        raise HTTPException(503, "the alert history is unavailable") from exc
+    return old.model_copy(update={"feedback": verdict})
 
 
 async def _start(services: Services, after: str | None) -> tuple[str, bytes]:
