@@ -135,6 +135,13 @@ function actions(alert) {
   const why = el("input", { id: "d-silence-reason", placeholder: "why silence " + scopeName(alert.scope), "aria-label": "silence reason" });
   box.append(el("form", { className: "row", onsubmit: (e) => { e.preventDefault(); silence(alert, duration.value, why.value); } },
     el("button", { type: "submit" }, "Silence " + scopeName(alert.scope)), duration, why));
+  if (alert.fired_at) {
+    const current = alert.feedback;
+    const judge = (verdict) => el("button", { type: "button", id: "d-" + verdict, className: current?.verdict === verdict ? "chosen" : "",
+      onclick: () => judgeAlert(alert, verdict) }, verdict === "useful" ? "Useful" : "Noise");
+    box.append(el("div", { className: "row feedback" }, "Was this alert worth it? ", judge("useful"), judge("noise"),
+      el("span", { id: "d-feedback", className: "hint" }, current ? ` ${current.verdict}, said ${current.by}` : "")));
+  }
   const note = el("textarea", { id: "d-note", rows: 2, placeholder: "add a note", "aria-label": "note" });
   box.append(el("form", { className: "note", onsubmit: (e) => { e.preventDefault(); addNote(alert, note.value); } },
     note, el("button", { type: "submit" }, "Add note")));
@@ -144,7 +151,7 @@ function actions(alert) {
 function activity(alert) {
   const list = el("ul", { className: "activity", id: "d-activity" });
   for (const a of alert.activity || []) {
-    list.append(el("li", {}, when(a.at), ` ${a.by} `, a.action === "note" ? "noted: " : a.action, a.text ? el("q", {}, a.text) : ""));
+    list.append(el("li", {}, when(a.at), ` ${a.by} `, a.action === "note" ? "noted: " : a.action === "judged" ? "judged it " : a.action, a.text ? el("q", {}, a.text) : ""));
   }
   return list;
 }
@@ -154,6 +161,15 @@ async function act(alert, method, path) {
     const changed = await api(`/api/alerts/${encodeURIComponent(alert.id)}${path}`, { method });
     renderDetail(changed);
     renderAlert(changed);
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+async function judgeAlert(alert, verdict) {
+  try {
+    const changed = await api(`/api/alerts/${encodeURIComponent(alert.id)}/feedback`, { method: "POST", json: { verdict } });
+    renderDetail(changed);
   } catch (err) {
     showError(err.message);
   }

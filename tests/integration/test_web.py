@@ -1,9 +1,9 @@
 """The web page in headless Chromium (Debian's `chromium` and `chromium-driver`, via Selenium),
 as an analyst and an operator use it: sign in, an alert arriving live (its hostile evidence
 shown as text, never run), its detail (trend against the baseline, stories, clickable evidence,
-acknowledge, notes, an evidence document's sentiment corrected), filters, a per-scope override
-edited in the form with the backtest chart, a silence created and expired, and an alert fired
-while the live stream was down appearing after the page reconnects."""
+acknowledge, notes, judged useful, an evidence document's sentiment corrected), filters, a
+per-scope override edited in the form with the backtest chart, a silence created and expired,
+and an alert fired while the live stream was down appearing after the page reconnects."""
 
 from __future__ import annotations
 
@@ -149,6 +149,9 @@ def test_an_alert_arrives_live_as_text_and_its_detail_is_worked_on(
     wait.until(ec.text_to_be_present_in_element((By.ID, "d-activity"), "desk is on it"))
     assert "acknowledged" in browser.find_element(By.ID, "d-activity").text
     assert browser.find_element(By.ID, "error").get_attribute("hidden") is not None
+    browser.find_element(By.ID, "d-useful").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "d-feedback"), "useful, said analyst:"))
+    assert "judged it useful" in browser.find_element(By.ID, "d-activity").text
 
     # The analyst corrects the model on the first piece of evidence; it becomes training data.
     first = browser.find_elements(By.CSS_SELECTOR, ".evidence li")[0]
