@@ -1,4 +1,5 @@
-"""``undertow alerting serve`` and ``undertow thresholds get | set | history | backtest``."""
+"""``undertow alerting serve`` and ``undertow thresholds get | set | history | backtest |
+suggest``."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from alerting import backtest
 from alerting.auth import ROLES, hash_key
 from alerting.exceptions import AlertingError
 from alerting.service import serve
+from alerting.suggest import suggest
 from alerting.threshold_store import RedisThresholdStore, ThresholdStore
 from alerting.thresholds import ThresholdError
 from streaming.clients import elasticsearch_client, redis_client
 from streaming.durations import parse_duration
-from streaming.indices import docs_pattern
+from streaming.indices import alerts_index, docs_pattern
 from streaming.workers import scoring_for
 from undertow import score_api
 from undertow.context import app_context
@@ -238,3 +241,47 @@ def hash_key_cmd(
         typer.echo(f"{role}:{hash_key(key)}")
     except AlertingError as exc:
         raise typer.BadParameter(str(exc), param_hint="stdin") from exc
+
+
+@thresholds_app.command("suggest")
+def suggest_cmd(
+    ctx: typer.Context,
+    rule: Annotated[str, typer.Option(help="The rule to tune.")] = "negative_spike",
+    since: Annotated[str, typer.Option(help="How far back, e.g. 7d (at most 31d).")] = "7d",
+    as_json: JsonOpt = False,
+) -> None:
+    """Backtest candidate thresholds against the alerts analysts marked useful or noise and
+    suggest the one that keeps the useful ones and drops the most noise. Changes nothing: the
+    operator applies it with the printed `thresholds set` command."""
+    settings = app_context(ctx).settings()
+    prefix = settings.elasticsearch.index_prefix
+    es = elasticsearch_client(settings.elasticsearch)
+    err.print(f"[dim]backtesting candidates for {rule} over {since} ...[/]")
+    try:
+        report = suggest(
+            es, docs_pattern(prefix), alerts_index(prefix), _store(ctx).current(), rule,
+            since=parse_duration(since), bucket_s=settings.streaming.bucket_s,
+            tick_s=settings.alerting.tick_s, retention_s=settings.streaming.retention_s,
+            rollup_s=settings.streaming.rollup_s,
+        )  # fmt: skip
+    except ThresholdError as exc:
+        raise ThresholdCommandError(str(exc)) from exc
+    finally:
+        es.close()
+    if as_json:
+        _echo(report)
+        return
+    judged = report["judged"]
+    err.print(f"{rule}: {judged['useful']} alerts judged useful, {judged['noise']} noise")
+    table = Table("candidate", "alerts", "per day", "useful kept", "noise kept")
+    for row in report["candidates"][:12]:
+        table.add_row(row["name"], str(row["alerts"]), str(row["alerts_per_day"]),
+                      f"{row['useful_kept']}/{judged['useful']}",
+                      f"{row['noise_kept']}/{judged['noise']}")  # fmt: skip
+    if report["candidates"]:
+        Console().print(table)
+    if report["suggestion"] is None:
+        err.print(f"no change suggested: {report['why']}")
+    else:
+        err.print(f"[green]suggested[/]: {report['suggestion']['name']}; to apply it:")
+        typer.echo(report["apply"])
