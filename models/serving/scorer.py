@@ -45,6 +45,10 @@ class Score:
     topic_confidence: float
     model_name: str
     model_version: str
+    # What the model read: tokens (after truncation to max_length; so equal to it when the text
+    # was cut) and the share of them the vocabulary did not know (drift signals).
+    tokens: int = 0
+    unknown_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,9 @@ class Scorer:
         self.batch_tokens = batch_tokens or (
             CUDA_BATCH_TOKENS if self.runtime.device == "cuda" else CPU_BATCH_TOKENS
         )
+        # The vocabulary's unknown token (WordPiece, WordLevel and BPE models name it).
+        unknown = getattr(self.tokenizer.model, "unk_token", None)
+        self.unk_id = self.tokenizer.token_to_id(unknown) if isinstance(unknown, str) else None
         self._neg = self.sentiment_labels.index("negative")
         self._pos = self.sentiment_labels.index("positive")
 
@@ -262,9 +269,11 @@ class Scorer:
     def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Sentiment and topic probabilities (calibrated as the card says), rows in input
         order."""
-        ids = self.encode(texts)
-        sentiment = np.zeros((len(texts), len(self.sentiment_labels)), np.float32)
-        topic = np.zeros((len(texts), len(self.topic_labels)), np.float32)
+        return self._probabilities(self.encode(texts))
+
+    def _probabilities(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        sentiment = np.zeros((len(ids), len(self.sentiment_labels)), np.float32)
+        topic = np.zeros((len(ids), len(self.topic_labels)), np.float32)
         for idx in self.batches([len(x) for x in ids]):
             s, t = self._run(self.pad([ids[i] for i in idx]))
             sentiment[idx] = s
@@ -278,10 +287,12 @@ class Scorer:
         """One Score per text, in input order."""
         if not texts:
             return []
-        sentiment, topic = self.probabilities(texts)
+        ids = self.encode(texts)
+        sentiment, topic = self._probabilities(ids)
         out = []
-        for s, t in zip(sentiment, topic, strict=True):
+        for s, t, seq in zip(sentiment, topic, ids, strict=True):
             k = int(t.argmax())
+            unknown = sum(1 for i in seq if i == self.unk_id) if self.unk_id is not None else 0
             out.append(
                 Score(
                     sentiment=self.sentiment_labels[int(s.argmax())],
@@ -294,6 +305,8 @@ class Scorer:
                     topic_confidence=round(float(t[k]), 6),
                     model_name=self.name,
                     model_version=self.version,
+                    tokens=len(seq),
+                    unknown_share=round(unknown / len(seq), 4) if seq else 0.0,
                 )
             )
         return out
