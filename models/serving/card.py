@@ -38,6 +38,9 @@ class ModelCard(BaseModel):
     notes: list[str] = []
     # Temperature per task ("sentiment", "topic"), applied by the Scorer; none: raw softmax.
     calibration: dict[str, TaskCalibration] = {}
+    # Per task, what the served model predicts on its dev splits (label shares, mean confidence
+    # of the predicted label): the score worker exports them beside the live figures for drift.
+    reference: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def read(cls, version_dir: Path) -> ModelCard:

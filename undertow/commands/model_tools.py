@@ -5,7 +5,7 @@ and a candidate's shadow answers against the live model's."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -120,6 +120,26 @@ REPORT_SETS = [
 ]
 
 
+def _reference(scorer: Any, root: Path) -> dict[str, dict[str, Any]]:
+    """Per task, what the served model predicts on the fit dev splits: each label's share and
+    the mean probability of the predicted label (the drift metrics' reference)."""
+    from models.training.datasets import read_csv  # noqa: PLC0415 (the train extra)
+
+    out: dict[str, dict[str, Any]] = {}
+    for task, rels in FIT_SETS.items():
+        names = scorer.sentiment_labels if task == "sentiment" else scorer.topic_labels
+        texts = [t for rel in rels for t in read_csv(root / rel, names)[0]]
+        sentiment, topic = scorer.probabilities(texts)
+        probs = sentiment if task == "sentiment" else topic
+        picked = probs.argmax(axis=1)
+        out[task] = {
+            "n": len(texts),
+            "shares": {name: round(float((picked == i).mean()), 4) for i, name in enumerate(names)},
+            "mean_confidence": round(float(probs.max(axis=1).mean()), 4),
+        }
+    return out
+
+
 @app.command("calibrate")
 def calibrate_cmd(
     ctx: typer.Context,
@@ -176,6 +196,7 @@ def calibrate_cmd(
             f"{result['macro_f1']:.4f}, ECE {result.get('ece', float('nan')):.4f}"
         )
     card["evaluation"] = {"variant": served.runtime.variant, "sets": sets}
+    card["reference"] = _reference(served, root)
     card_io.write(model_dir, card)
     for task, c in fitted.items():
         err.print(
