@@ -3,7 +3,9 @@
 Documents in per topic and out, dead letters per reason, batch sizes, how long a batch's first
 document waited, inference time, the delay of each stage (input record → scored and produced;
 scored record → indexed and counted), sink retries, and the worker's consumer group's lag per
-partition, read from Kafka when scraped.
+partition, read from Kafka when scraped. The score worker also exports what drifts: predicted
+labels and confidences per source, tokens read, documents unlike the training data, and the
+model card's reference figures on dev beside them.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from models.serving.scorer import Score
 from streaming import probes
 from streaming.messages import Envelope, Outcome
+from streaming.records import RawDoc
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,11 @@ class WorkerMetrics:
             registry=r,
         )
 
+    def watch_drift(self, max_tokens: int) -> DriftMetrics:
+        """Per-source prediction and input figures for drift alerts (the score worker's)."""
+        self.drift = DriftMetrics(self.registry, max_tokens)
+        return self.drift
+
     def watch_lag(self, group: str, read: Callable[[], dict[tuple[str, int], int] | None]) -> None:
         """Export ``group``'s lag per partition, read by ``read`` at every scrape."""
         self.registry.register(ConsumerLag(group, read))
@@ -138,6 +147,91 @@ class WorkerMetrics:
         return measured
 
 
+CONFIDENCE = (0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+TOKENS = (8, 16, 32, 64, 96, 128, 256, 512)
+# Above this share of unknown tokens, or of letters outside the Latin scripts, a text is not
+# like the English financial text the model was trained on.
+UNKNOWN_SHARE = 0.1
+NON_LATIN_SHARE = 0.5
+
+
+def non_latin_share(text: str) -> float:
+    """The share of a text's letters outside the Latin scripts (a language signal)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(1 for c in letters if ord(c) > 0x24F) / len(letters) if letters else 0.0
+
+
+def unlike_training(doc: RawDoc, score: Score, max_tokens: int) -> list[str]:
+    """Why a document is unlike the training data (none: it is like it)."""
+    reasons = []
+    if score.unknown_share > UNKNOWN_SHARE:
+        reasons.append("unknown_tokens")
+    if score.tokens >= max_tokens:
+        reasons.append("truncated")
+    if non_latin_share(doc.text) > NON_LATIN_SHARE or (doc.lang or "en")[:2].lower() != "en":
+        reasons.append("language")
+    return reasons
+
+
+class DriftMetrics:
+    """What the model says per source and how unlike the training data its inputs are, beside
+    the card's reference figures on dev: the drift rules compare the two."""
+
+    def __init__(self, registry: CollectorRegistry, max_tokens: int) -> None:
+        self.max_tokens = max_tokens
+        r = registry
+        self.predictions = Counter(
+            "undertow_predictions", "Documents scored, by source, task and predicted label",
+            ["source", "task", "label"], registry=r,
+        )  # fmt: skip
+        self.confidence = Histogram(
+            "undertow_prediction_confidence", "Probability of the predicted label",
+            ["source", "task"], buckets=CONFIDENCE, registry=r,
+        )  # fmt: skip
+        self.tokens = Histogram(
+            "undertow_input_tokens", "Tokens the model read per document", ["source"],
+            buckets=TOKENS, registry=r,
+        )  # fmt: skip
+        self.unlike = Counter(
+            "undertow_input_unlike_training",
+            "Documents unlike the training data, by reason (unknown_tokens, truncated, language)",
+            ["source", "reason"], registry=r,
+        )  # fmt: skip
+        self.reference_share = Gauge(
+            "undertow_model_reference_share",
+            "The share of each label the model predicts on its dev splits (from its card)",
+            ["version", "task", "label"], registry=r,
+        )  # fmt: skip
+        self.reference_confidence = Gauge(
+            "undertow_model_reference_confidence",
+            "The mean probability of the predicted label on the dev splits (from its card)",
+            ["version", "task"], registry=r,
+        )  # fmt: skip
+
+    def reference(self, version: str, reference: dict[str, Any]) -> None:
+        """The card's dev figures of the version scoring now (the only one exported)."""
+        self.reference_share.clear()
+        self.reference_confidence.clear()
+        for task, figures in reference.items():
+            for label, share in figures.get("shares", {}).items():
+                self.reference_share.labels(version, task, label).set(share)
+            if figures.get("mean_confidence") is not None:
+                self.reference_confidence.labels(version, task).set(figures["mean_confidence"])
+
+    def observe(self, scored: Sequence[tuple[RawDoc, Score]]) -> None:
+        """Count one batch's documents and answers."""
+        for doc, score in scored:
+            source = doc.source
+            sentiment_p = score.sentiment_probs.get(score.sentiment, 0.0)
+            self.predictions.labels(source, "sentiment", score.sentiment).inc()
+            self.predictions.labels(source, "topic", score.topic).inc()
+            self.confidence.labels(source, "sentiment").observe(sentiment_p)
+            self.confidence.labels(source, "topic").observe(score.topic_confidence)
+            self.tokens.labels(source).observe(score.tokens)
+            for reason in unlike_training(doc, score, self.max_tokens):
+                self.unlike.labels(source, reason).inc()
+
+
 class ConsumerLag(Collector):
     """``undertow_consumer_lag{group, topic, partition}``: messages not yet committed, read when
     scraped (so it is as fresh as the scrape, and costs nothing between scrapes)."""
@@ -181,4 +275,8 @@ class TimedScorer:
             self.version = scores[0].model_version
             self.metrics.model.clear()
             self.metrics.model.labels(self.version).set(1)
+            card = getattr(getattr(self.scorer, "scorer", self.scorer), "card", None)
+            drift = getattr(self.metrics, "drift", None)
+            if drift is not None and card is not None:
+                drift.reference(self.version, getattr(card, "reference", None) or {})
         return scores

@@ -166,6 +166,7 @@ class ScoreWorker:
         mask: bool = False,
         linking: Linking | None = None,
         stories: StoryIndex | None = None,
+        on_scored: Callable[[Sequence[tuple[RawDoc, Score]]], None] | None = None,
     ) -> None:
         self.scorer = scorer
         self.deduper = deduper
@@ -185,6 +186,8 @@ class ScoreWorker:
         self.linking = linking
         # Near-duplicates → one story_id (None: no stories).
         self.stories = stories
+        # Sees every scored document with its Score (drift metrics); its failure is logged only.
+        self.on_scored = on_scored
         # Resolves to whether the latest batch handed to ``handle`` was delivered.
         self._delivered: asyncio.Future[bool] | None = None
 
@@ -267,10 +270,12 @@ class ScoreWorker:
             stories = found
         scored: list[ScoredDoc] = []
         dead: list[OutMessage] = []
+        seen: list[tuple[RawDoc, Score]] = []
         for (env, doc), score in zip(fresh, await self._infer(texts, 2), strict=True):
             if isinstance(score, str):
                 dead.append(self._dead(env, "scoring_failed", score, STAGE_TRANSFORM))
                 continue
+            seen.append((doc, score))
             origin = first[doc.id]
             scored.append(
                 scored_doc(
@@ -283,6 +288,11 @@ class ScoreWorker:
                     story_id=stories.get(doc.id),
                 )
             )
+        if self.on_scored is not None and seen:
+            try:
+                self.on_scored(seen)
+            except Exception:  # figures must never stop the worker
+                log.exception("could not record the batch's drift figures")
         return scored, dead
 
     def _records(

@@ -126,6 +126,7 @@ def score_role(settings: PipelineConfig) -> Role:
     metrics = _metrics(settings, "score", app, "model")
     scorer = live_scorer(settings.models)
     metrics.readiness.mark("model")
+    drift = metrics.watch_drift(settings.models.max_length)
     redis = redis_client(settings.redis)
     worker = ScoreWorker(
         TimedScorer(scorer, metrics),
@@ -139,6 +140,7 @@ def score_role(settings: PipelineConfig) -> Role:
         on_batch=_Reporter("score"),
         mask=st.mask_pii,
         linking=linking(settings),
+        on_scored=drift.observe,
         stories=RedisStories(
             redis,
             settings.redis.key_prefix,

@@ -17,6 +17,7 @@ def _exported() -> set[str]:
     api = create_app(None).state.metrics  # type: ignore[arg-type]
     worker = WorkerMetrics("score")
     worker.watch_lag("undertow-score", dict)  # as a worker with metrics on registers it
+    worker.watch_drift(128)  # as the score worker does
     return {family.name for registry in (worker.registry, api) for family in registry.collect()}
 
 

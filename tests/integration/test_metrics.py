@@ -1,4 +1,5 @@
-"""A worker's /metrics as Prometheus scrapes it, on the real stack: its consumer group's lag."""
+"""A worker's /metrics as Prometheus scrapes it, on the real stack: its consumer group's lag, and
+the score worker's drift figures beside the model card's reference."""
 
 from __future__ import annotations
 
@@ -42,6 +43,15 @@ def _lag_samples(port: int) -> dict[tuple[str, str], float] | None:
     }
 
 
+def _samples(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+    }
+
+
 def test_a_score_worker_exports_its_lag_per_partition_down_to_zero(
     stack: Settings, tmp_path: Path
 ) -> None:
@@ -61,5 +71,14 @@ def test_a_score_worker_exports_its_lag_per_partition_down_to_zero(
             return samples is not None and len(samples) == 6 and set(samples.values()) == {0}
 
         wait_for("the score worker's scrape to show lag 0 on all 6 partitions", caught_up, 120)
+        samples = _samples(port)
+        sentiment = ("task", "sentiment")
+        predicted = [v for (name, labels), v in samples.items()
+                     if name == "undertow_predictions_total" and sentiment in labels]  # fmt: skip
+        assert sum(predicted) == 40
+        shares = {dict(labels)["label"]: v for (name, labels), v in samples.items()
+                  if name == "undertow_model_reference_share" and sentiment in labels}  # fmt: skip
+        assert set(shares) == {"negative", "neutral", "positive"}
+        assert abs(sum(shares.values()) - 1) < 0.01
     finally:
         pipeline.stop()
