@@ -36,5 +36,8 @@ class ModelSettings(_Section):
     normalise_links: bool | None = None
     # Apply the card's calibration temperatures (false: the raw softmax probabilities).
     calibrate: bool = True
+    # Label a text negative only when its negative probability reaches this (None: the likeliest
+    # label). The card's `negative_thresholds` give the probability for a precision on dev.
+    negative_min_prob: float | None = Field(default=None, gt=0.0, lt=1.0)
     # How often running workers look for a newly promoted version (0 = never switch).
     hotswap_poll_s: float = Field(default=5.0, ge=0)

@@ -102,3 +102,24 @@ def calibrate(probs: np.ndarray, labels: np.ndarray, data: Sequence[str] = ()) -
         nll_after=round(nll_after, 4),
         data=list(data),
     )
+
+
+def min_prob_for_precision(
+    probs: np.ndarray, labels: np.ndarray, label: int, precision: float
+) -> dict[str, float] | None:
+    """The least probability of ``label`` at which calling it reaches ``precision`` on these
+    rows, with the precision and recall there (None: no threshold reaches it)."""
+    p = probs[:, label]
+    order = np.argsort(-p)
+    hits = np.cumsum(labels[order] == label)
+    called = np.arange(1, len(p) + 1)
+    support = int((labels == label).sum())
+    ok = np.nonzero(hits / called >= precision)[0]
+    if not len(ok) or support == 0:
+        return None
+    i = int(ok[-1])  # the most documents called while precision holds
+    return {
+        "min_prob": round(float(p[order[i]]), 4),
+        "precision": round(float(hits[i] / called[i]), 4),
+        "recall": round(float(hits[i] / support), 4),
+    }

@@ -32,6 +32,7 @@ def scorer_for(
         normalise_links=cfg.normalise_links,
         spin=cfg.spin_threads,
         calibrate=calibrate and cfg.calibrate,
+        negative_min_prob=cfg.negative_min_prob if calibrate else None,
     )
 
 

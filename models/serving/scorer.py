@@ -187,6 +187,7 @@ class Scorer:
         normalise_links: bool | None = None,
         spin: bool = False,
         calibrate: bool = True,
+        negative_min_prob: float | None = None,
     ) -> None:
         card = ModelCard.read(model_dir)
         self.card = card
@@ -217,6 +218,9 @@ class Scorer:
         self.unk_id = self.tokenizer.token_to_id(unknown) if isinstance(unknown, str) else None
         self._neg = self.sentiment_labels.index("negative")
         self._pos = self.sentiment_labels.index("positive")
+        # A text is labelled negative only at this (calibrated) probability or above, else its
+        # likelier other label: fewer, surer negatives for the negative rule (None: argmax).
+        self.negative_min_prob = negative_min_prob
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids per text, truncated to ``max_length`` (links normalised when the model was
@@ -283,6 +287,13 @@ class Scorer:
             calibration.apply(topic, self.temperatures["topic"]),
         )
 
+    def _sentiment_label(self, probs: np.ndarray) -> int:
+        label = int(probs.argmax())
+        unsure = self.negative_min_prob is not None and probs[self._neg] < self.negative_min_prob
+        if label == self._neg and unsure:  # the likelier of the other labels
+            label = int(np.argmax(np.where(np.arange(len(probs)) == self._neg, -1.0, probs)))
+        return label
+
     def score(self, texts: Sequence[str]) -> list[Score]:
         """One Score per text, in input order."""
         if not texts:
@@ -292,10 +303,11 @@ class Scorer:
         out = []
         for s, t, seq in zip(sentiment, topic, ids, strict=True):
             k = int(t.argmax())
+            label = self._sentiment_label(s)
             unknown = sum(1 for i in seq if i == self.unk_id) if self.unk_id is not None else 0
             out.append(
                 Score(
-                    sentiment=self.sentiment_labels[int(s.argmax())],
+                    sentiment=self.sentiment_labels[label],
                     sentiment_score=round(float(s[self._pos] - s[self._neg]), 6),
                     sentiment_probs={
                         lab: round(float(p), 6)

@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.serving.calibration import apply, calibrate, ece, fit_temperature
+from models.serving.calibration import (
+    apply,
+    calibrate,
+    ece,
+    fit_temperature,
+    min_prob_for_precision,
+)
 from models.serving.scorer import Scorer
 
 TEXTS = ["shares slump after awful quarter", "fed holds rates steady", "oil soars"]
@@ -77,3 +83,32 @@ def test_the_scorer_applies_the_cards_temperatures(tiny_dir: Path, tmp_path: Pat
         assert abs(sum(c.sentiment_probs.values()) - 1) < 1e-4
     uncalibrated = Scorer(tiny_dir).score(TEXTS)
     assert [u.sentiment_probs for u in uncalibrated] == [r.sentiment_probs for r in raw]
+
+
+def test_the_negative_threshold_reaches_the_precision_asked_for() -> None:
+    probs, labels = _overconfident(3000)
+    for target in (0.6, 0.8):
+        found = min_prob_for_precision(probs, labels, 0, target)
+        assert found is not None and found["precision"] >= target
+        called = probs[:, 0] >= found["min_prob"]
+        assert (labels[called] == 0).mean() >= target - 1e-9
+        assert found["recall"] == pytest.approx(
+            (called & (labels == 0)).sum() / (labels == 0).sum(), abs=1e-3
+        )
+    assert min_prob_for_precision(probs, np.zeros_like(labels) + 1, 0, 0.5) is None
+
+
+def test_a_negative_below_the_minimum_probability_takes_its_next_label(tiny_dir: Path) -> None:
+    [raw] = Scorer(tiny_dir).score(["shares slump after awful quarter"])
+    assert raw.sentiment == "negative"
+    p = raw.sentiment_probs["negative"]
+    [sure] = Scorer(tiny_dir, negative_min_prob=p - 0.01).score(
+        ["shares slump after awful quarter"]
+    )
+    assert sure.sentiment == "negative"
+    [unsure] = Scorer(tiny_dir, negative_min_prob=min(0.99, p + 0.01)).score(
+        ["shares slump after awful quarter"]
+    )
+    others = {k: v for k, v in raw.sentiment_probs.items() if k != "negative"}
+    assert unsure.sentiment == max(others, key=lambda k: others[k])
+    assert unsure.sentiment_probs == raw.sentiment_probs  # only the label moves
