@@ -142,12 +142,23 @@ def _calibration(card: dict[str, Any]) -> str:
         )
     if len(rows) == 1:
         return "not calibrated: the Scorer uses the raw softmax"
+    negative = [[f"{target}", f"{t['min_prob']:.3f}", f"{t['precision']:.3f}", f"{t['recall']:.3f}"]
+                for target, t in (card.get("negative_thresholds") or {}).items() if t]  # fmt: skip
+    thresholds = (
+        "\n\nNegative by probability (`models.negative_min_prob`): the calibrated negative "
+        "probability at which calling a text negative reaches a precision on the sentiment dev "
+        "splits, and the recall left there:\n\n"
+        + _table([["precision wanted", "min probability", "precision", "recall"], *negative])
+        if negative
+        else ""
+    )
     return (
         _table(rows)
         + "\n\nThe Scorer divides each task's log-probabilities by its temperature (the most "
         "likely label never changes). ECE: expected calibration error over 15 confidence bins; "
         "the after figures are out of fold (each half of the dev rows with the other half's fit). "
         "A task whose out-of-fold NLL does not improve keeps temperature 1 (raw probabilities)."
+        + thresholds
     )
 
 

@@ -140,6 +140,31 @@ def _reference(scorer: Any, root: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+NEGATIVE_PRECISIONS = (0.8, 0.85, 0.9, 0.95)
+
+
+def _negative_thresholds(scorer: Any, root: Path) -> dict[str, dict[str, float] | None]:
+    """Per target precision, the calibrated negative probability that reaches it on the
+    sentiment dev splits (for ``models.negative_min_prob``), with the recall it leaves."""
+    import numpy as np  # noqa: PLC0415
+
+    from models.serving.calibration import min_prob_for_precision  # noqa: PLC0415
+    from models.training.datasets import read_csv  # noqa: PLC0415
+
+    texts: list[str] = []
+    gold: list[int] = []
+    for rel in FIT_SETS["sentiment"]:
+        t, y = read_csv(root / rel, scorer.sentiment_labels)
+        texts += t
+        gold += y
+    probs, _ = scorer.probabilities(texts)
+    negative = scorer.sentiment_labels.index("negative")
+    return {
+        f"{target:g}": min_prob_for_precision(probs, np.asarray(gold), negative, target)
+        for target in NEGATIVE_PRECISIONS
+    }
+
+
 @app.command("calibrate")
 def calibrate_cmd(
     ctx: typer.Context,
@@ -197,6 +222,7 @@ def calibrate_cmd(
         )
     card["evaluation"] = {"variant": served.runtime.variant, "sets": sets}
     card["reference"] = _reference(served, root)
+    card["negative_thresholds"] = _negative_thresholds(served, root)
     card_io.write(model_dir, card)
     for task, c in fitted.items():
         err.print(

@@ -44,6 +44,10 @@ def test_the_card_carries_hugging_face_metadata_and_the_five_dev_figures(version
         assert section in text
     assert "non-commercial" in text.split("## Limitations")[1].split("##")[0]
     assert set(card.calibration) == {"sentiment", "topic"}
+    assert set(card.reference) == {"sentiment", "topic"}
+    assert abs(sum(card.reference["sentiment"]["shares"].values()) - 1) < 0.01
+    thresholds = json.loads((version / "card.json").read_text())["negative_thresholds"]
+    assert thresholds["0.8"]["precision"] >= 0.8 and "Negative by probability" in text
     for task in card.calibration.values():
         assert task.ece_before is not None and task.ece_after is not None
 
