@@ -58,15 +58,17 @@ def test_every_route_is_locked_as_its_role_says(method: str, path: str) -> None:
 def test_the_matrix_covers_the_routes_that_change_things() -> None:
     assert len(_routes()) >= 10
     writes = {(m, p) for m, p in _routes() if m in ("POST", "PUT", "DELETE", "PATCH")}
-    # Analysts acknowledge and annotate the alerts they watch and silence the scopes they have
-    # in hand (each recorded with who and when); every other call that changes or costs
-    # something is an operator's.
+    # Analysts acknowledge, annotate and judge the alerts they watch, silence the scopes they
+    # have in hand and correct the model's answers (each recorded with who and when); every
+    # other call that changes or costs something is an operator's.
     desk = {
         ("POST", "/api/alerts/{alert_id}/ack"),
         ("DELETE", "/api/alerts/{alert_id}/ack"),
         ("POST", "/api/alerts/{alert_id}/notes"),
+        ("POST", "/api/alerts/{alert_id}/feedback"),
         ("POST", "/api/silences"),
         ("DELETE", "/api/silences/{silence_id}"),
+        ("POST", "/api/documents/{doc_id}/label"),
     }
     assert writes - desk == OPERATOR_ONLY
 
