@@ -85,6 +85,15 @@ def _metrics(settings: PipelineConfig, role: str, app: faust.App, *needs: str) -
     return metrics
 
 
+def input_specs(settings: PipelineConfig) -> dict[str, InputSpec]:
+    """How each input topic's JSON maps onto RawDoc, by topic (every input's sources known)."""
+    configured = inputs(settings.kafka.topics, settings.streaming)
+    sources = frozenset(i.source for i in configured)
+    return {
+        i.topic: InputSpec(i.source, i.fields, sources, tuple(i.time_formats)) for i in configured
+    }
+
+
 def decode_limits(settings: PipelineConfig) -> DecodeLimits:
     """What an input document may be, as the settings say."""
     st = settings.streaming
@@ -110,7 +119,7 @@ def scoring_for(settings: PipelineConfig) -> Scoring:
         limits=decode_limits(settings),
         linking=linking(settings),
         mask=settings.streaming.mask_pii,
-        sources=frozenset(i.source for i in inputs(settings.kafka.topics, settings.streaming)),
+        sources=frozenset(spec.source for spec in input_specs(settings).values()),
     )
 
 
@@ -118,11 +127,7 @@ def score_role(settings: PipelineConfig) -> Role:
     """Input topics → decode/DLQ → dedupe → micro-batched scoring → the scored topic."""
     app = make_app(settings, "score")
     st, topics = settings.streaming, settings.kafka.topics
-    configured = inputs(topics, st)
-    sources = frozenset(i.source for i in configured)
-    specs = {
-        i.topic: InputSpec(i.source, i.fields, sources, tuple(i.time_formats)) for i in configured
-    }
+    specs = input_specs(settings)
     metrics = _metrics(settings, "score", app, "model")
     scorer = live_scorer(settings.models)
     metrics.readiness.mark("model")
@@ -249,11 +254,7 @@ def shadow_role(settings: PipelineConfig) -> Role:
         }
     )
     app = make_app(shadow_settings, "shadow")
-    configured = inputs(settings.kafka.topics, st)
-    sources = frozenset(i.source for i in configured)
-    specs = {
-        i.topic: InputSpec(i.source, i.fields, sources, tuple(i.time_formats)) for i in configured
-    }
+    specs = input_specs(settings)
     metrics = _metrics(shadow_settings, "shadow", app, "model")
     scorer = scorer_for(settings.models, registry_for(settings.models).path(candidate))
     metrics.readiness.mark("model")
