@@ -125,8 +125,11 @@ def test_no_undertow_service_writes_where_its_user_cannot(compose: dict[str, Any
         for path in paths:
             target = path if path.is_absolute() else home / path
             assert any(target.is_relative_to(m) for m in mounts), (name, target)
-    # The shared models' registry is the score worker's volume, not its own copy.
+    # The shared models' registry is the score worker's volume, not its own copy; the alerting
+    # service reads it for POST /api/score.
     assert any(v.startswith("models:") for v in compose["services"]["score-worker"]["volumes"])
+    registry = str(home / settings.models.registry_dir)
+    assert f"models:{registry}:ro" in compose["services"]["alerting"]["volumes"]
 
 
 def test_services_restart_and_kibana_gets_the_saved_objects(compose: dict[str, Any]) -> None:

@@ -208,6 +208,17 @@ def test_the_state_undertow_writes_is_on_writable_volumes_and_models_are_shared(
     [volume] = [v for v in score["volumes"] if v["name"] == registry]
     claim = _all()[f"PersistentVolumeClaim/{volume['persistentVolumeClaim']['claimName']}"]
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # every score worker, one registry
+    # POST /api/score reads the same registry, so it answers with the workers' version.
+    alerting = pods["Deployment/alerting"]
+    (api,) = alerting["containers"]
+    [mount] = [
+        m for m in api["volumeMounts"] if m["mountPath"] == str(settings.models.registry_dir)
+    ]
+    assert mount.get("readOnly") is True
+    [shared] = [v for v in alerting["volumes"] if v["name"] == mount["name"]]
+    assert (
+        shared["persistentVolumeClaim"]["claimName"] == volume["persistentVolumeClaim"]["claimName"]
+    )
 
 
 def test_every_deployment_has_a_disruption_budget_and_the_network_policy() -> None:
