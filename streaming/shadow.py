@@ -22,6 +22,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
+from models.serving.scorer import Score
 from streaming.decode import DecodeLimits, InputSpec, decode
 from streaming.exceptions import DecodeError
 from streaming.messages import Envelope, Outcome
@@ -69,7 +70,6 @@ class ShadowWorker:
         self.sample = sample
         self.max_backoff_s = max_backoff_s
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="shadow")
-        self.scored = 0
 
     def _docs(self, batch: Sequence[Envelope]) -> list[RawDoc]:
         docs: dict[str, RawDoc] = {}
@@ -83,6 +83,22 @@ class ShadowWorker:
                 docs[doc.id] = doc
         return list(docs.values())
 
+    def score(self, texts: list[str]) -> list[Score | None]:
+        """The candidate's answers, None for a text it fails on: a batch that fails is scored
+        text by text, so one poisoned document costs its own answer only, never the worker."""
+        try:
+            return list(self.scorer.score(texts))
+        except Exception as exc:  # noqa: BLE001 - a shadow never stops consuming
+            log.warning("the candidate failed a batch of %d (%s); scoring them one by one",
+                        len(texts), exc)  # fmt: skip
+        out: list[Score | None] = []
+        for text in texts:
+            try:
+                out.append(self.scorer.score([text])[0])
+            except Exception:  # noqa: BLE001
+                out.append(None)
+        return out
+
     def _index(self, actions: list[dict[str, Any]]) -> None:
         # Connection trouble raises (and is retried); an answer Elasticsearch refuses is logged:
         # a shadow must never stop on one document.
@@ -93,10 +109,12 @@ class ShadowWorker:
     async def handle(self, batch: list[Envelope]) -> Outcome:
         """Score the batch's sampled documents, index the answers, acknowledge the batch."""
         docs = self._docs(batch)
+        done = 0
         if docs:
             loop = asyncio.get_running_loop()
             texts = [scored_text(d.title, d.text) for d in docs]
-            scores = await loop.run_in_executor(self.executor, self.scorer.score, texts)
+            answers = await loop.run_in_executor(self.executor, self.score, texts)
+            scored = [(d, a) for d, a in zip(docs, answers, strict=True) if a is not None]
             now = datetime.fromtimestamp(time.time(), UTC).isoformat()
             actions = [
                 {
@@ -116,11 +134,11 @@ class ShadowWorker:
                         "topic": {"label": s.topic, "confidence": s.topic_confidence},
                     },
                 }
-                for d, s in zip(docs, scores, strict=True)
+                for d, s in scored
             ]
             await until_done(lambda: self._index(actions), what="shadow index",
                              max_backoff_s=self.max_backoff_s)  # fmt: skip
-            self.scored += len(docs)
+            done = len(scored)
         for env in batch:
             env.ack()
-        return Outcome(done=len(docs), dead_lettered=0)
+        return Outcome(done=done, dead_lettered=0)
