@@ -120,49 +120,39 @@ REPORT_SETS = [
 ]
 
 
-def _reference(scorer: Any, root: Path) -> dict[str, dict[str, Any]]:
-    """Per task, what the served model predicts on the fit dev splits: each label's share and
-    the mean probability of the predicted label (the drift metrics' reference)."""
+NEGATIVE_PRECISIONS = (0.8, 0.85, 0.9, 0.95)
+
+
+def _on_dev(scorer: Any, root: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """From one pass of the served model over the fit dev splits: per task, each label's share
+    and the mean probability of the predicted label (the drift metrics' reference); and per
+    target precision, the negative probability that reaches it, with the recall it leaves (for
+    ``models.negative_min_prob``)."""
+    import numpy as np  # noqa: PLC0415
+
+    from models.serving.calibration import min_prob_for_precision  # noqa: PLC0415
     from models.training.datasets import read_csv  # noqa: PLC0415 (the train extra)
 
-    out: dict[str, dict[str, Any]] = {}
+    reference: dict[str, dict[str, Any]] = {}
+    thresholds: dict[str, Any] = {}
     for task, rels in FIT_SETS.items():
         names = scorer.sentiment_labels if task == "sentiment" else scorer.topic_labels
-        texts = [t for rel in rels for t in read_csv(root / rel, names)[0]]
+        rows = [read_csv(root / rel, names) for rel in rels]
+        texts = [t for texts, _ in rows for t in texts]
+        gold = np.asarray([y for _, labels in rows for y in labels])
         sentiment, topic = scorer.probabilities(texts)
         probs = sentiment if task == "sentiment" else topic
         picked = probs.argmax(axis=1)
-        out[task] = {
+        reference[task] = {
             "n": len(texts),
             "shares": {name: round(float((picked == i).mean()), 4) for i, name in enumerate(names)},
             "mean_confidence": round(float(probs.max(axis=1).mean()), 4),
         }
-    return out
-
-
-NEGATIVE_PRECISIONS = (0.8, 0.85, 0.9, 0.95)
-
-
-def _negative_thresholds(scorer: Any, root: Path) -> dict[str, dict[str, float] | None]:
-    """Per target precision, the calibrated negative probability that reaches it on the
-    sentiment dev splits (for ``models.negative_min_prob``), with the recall it leaves."""
-    import numpy as np  # noqa: PLC0415
-
-    from models.serving.calibration import min_prob_for_precision  # noqa: PLC0415
-    from models.training.datasets import read_csv  # noqa: PLC0415
-
-    texts: list[str] = []
-    gold: list[int] = []
-    for rel in FIT_SETS["sentiment"]:
-        t, y = read_csv(root / rel, scorer.sentiment_labels)
-        texts += t
-        gold += y
-    probs, _ = scorer.probabilities(texts)
-    negative = scorer.sentiment_labels.index("negative")
-    return {
-        f"{target:g}": min_prob_for_precision(probs, np.asarray(gold), negative, target)
-        for target in NEGATIVE_PRECISIONS
-    }
+        if task == "sentiment":
+            negative = names.index("negative")
+            thresholds = {f"{target:g}": min_prob_for_precision(probs, gold, negative, target)
+                          for target in NEGATIVE_PRECISIONS}  # fmt: skip
+    return reference, thresholds
 
 
 @app.command("calibrate")
@@ -221,8 +211,7 @@ def calibrate_cmd(
             f"{result['macro_f1']:.4f}, ECE {result.get('ece', float('nan')):.4f}"
         )
     card["evaluation"] = {"variant": served.runtime.variant, "sets": sets}
-    card["reference"] = _reference(served, root)
-    card["negative_thresholds"] = _negative_thresholds(served, root)
+    card["reference"], card["negative_thresholds"] = _on_dev(served, root)
     card_io.write(model_dir, card)
     for task, c in fitted.items():
         err.print(
