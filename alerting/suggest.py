@@ -141,9 +141,10 @@ def suggest(
     rows: list[dict[str, Any]] = []
     for name, result in report.configurations.items():
         fired = [f for f in result.fired if f.rule == rule]
+        scores = result.by_rule[rule]
         rows.append({
-            "name": name, "set": configs[name], "alerts": len(fired),
-            "alerts_per_day": round(len(fired) / max(since.total_seconds() / 86400, 1e-9), 2),
+            "name": name, "set": configs[name], "alerts": scores.alerts,
+            "alerts_per_day": scores.alerts_per_day,
             "useful_kept": sum(_kept(j, fired, slack_s) for j in useful),
             "noise_kept": sum(_kept(j, fired, slack_s) for j in noise),
         })  # fmt: skip
