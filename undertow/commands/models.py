@@ -308,6 +308,24 @@ def soft_labels(
     err.print(f"{scorer.version}: {written} rows with soft {task} targets → {out}")
 
 
+@app.command("written-data")
+def written_data(
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the CSV.")],
+    count: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many rows.")] = 3000,
+    seed: Annotated[int, typer.Option(help="The same seed writes the same rows.")] = 13,
+) -> None:
+    """Write sentiment rows composed from text written for undertow (trader posts and market
+    headlines with made-up tickers and companies) as a `text,label` CSV for `undertow train
+    --sentiment-train`: the kinds of text the licensed sets hardly label. Free to ship."""
+    from models.training.written import write_written  # noqa: PLC0415 (the train extra)
+
+    try:
+        written = write_written(out, count, seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--count") from exc
+    err.print(f"{written} written sentiment rows (seed {seed}) → {out}")
+
+
 def _shadow_report(root: Path, version: str, at_least: int) -> dict[str, Any]:
     """The shadow comparison of ``version`` (what the promotion log keeps of it), or GateError."""
     from undertow.compare import report_path  # noqa: PLC0415 (the shell's compare)

@@ -1,0 +1,52 @@
+"""`undertow written-data`: trader posts and headlines written for undertow, as training rows."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from models.serving.labels import SENTIMENT_LABELS
+from models.training.datasets import read_labelled
+from tests.models.commands import undertow_with_registry as _run
+
+CASHTAG = re.compile(r"\$[A-Za-z]{2,4}\b")
+
+
+def test_the_command_writes_a_training_file_the_trainer_reads(tmp_path: Path) -> None:
+    out = tmp_path / "written.csv"
+    done = _run(tmp_path / "registry", "written-data", "--out", str(out), "--count", "600")
+    assert done.returncode == 0, done.stderr
+    assert "600 written sentiment rows" in done.stderr
+    rows = read_labelled([out], SENTIMENT_LABELS)
+    assert len(rows.texts) == len(set(rows.texts)) == 600
+    counts = rows.counts(SENTIMENT_LABELS)
+    # Mostly polar, as traders are, with some neutral rows so the model does not learn that a
+    # cashtag means an opinion.
+    assert counts["positive"] > 150 and counts["negative"] > 150
+    assert 20 < counts["neutral"] < counts["positive"]
+    posts = [t for t in rows.texts if CASHTAG.search(t)]
+    headlines = [t for t in rows.texts if not CASHTAG.search(t)]
+    assert len(posts) > 300 and len(headlines) > 100
+    pairs = zip(rows.texts, rows.labels, strict=True)
+    by_kind = Counter((bool(CASHTAG.search(t)), SENTIMENT_LABELS[y]) for t, y in pairs)
+    assert all(by_kind[(kind, label)] > 0 for kind in (True, False) for label in SENTIMENT_LABELS)
+
+
+def test_the_same_seed_writes_the_same_rows(tmp_path: Path) -> None:
+    files = []
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        files.append(tmp_path / f"{name}.csv")
+        done = _run(tmp_path, "written-data", "--out", str(files[-1]), "--count", "50",
+                    "--seed", seed)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    a, b, c = (f.read_text() for f in files)
+    assert a == b
+    assert a != c
+
+
+def test_a_bad_count_is_refused(tmp_path: Path) -> None:
+    done = _run(tmp_path, "written-data", "--out", str(tmp_path / "x.csv"), "--count", "0")
+    assert done.returncode == 2
+    assert "--count" in done.stderr
+    assert not (tmp_path / "x.csv").exists()
