@@ -14,12 +14,14 @@ from typing import Any
 import orjson
 import pytest
 
+from models.serving.registry import SHIPPED_DIR
 from tests.integration.conftest import ROOT, undertow
 from tests.integration.pipeline import Pipeline, wait_for
 from tests.models.tiny import build
 
 FEED = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "feed.jsonl"
 N = 300
+LIVE = (SHIPPED_DIR / "CURRENT").read_text().strip()  # the shipped model serves live
 
 
 @pytest.fixture
@@ -73,15 +75,15 @@ def test_a_shadow_worker_scores_beside_the_live_one_and_compare_reports(
     scored = pipeline.messages(pipeline.settings.kafka.topics.scored)
     assert len(scored) == len(docs)
     versions = {orjson.loads(v or b"{}")["model"]["version"] for v, _ in scored}
-    assert versions == {"minilm-2head-v5"}
-    assert {d["model"]["version"] for d in pipeline.es_docs(size=N)} == {"minilm-2head-v5"}
+    assert versions == {LIVE}
+    assert {d["model"]["version"] for d in pipeline.es_docs(size=N)} == {LIVE}
 
     config = ("--config", str(pipeline.config))
     done = undertow(*config, "models", "compare", "tiny-cand", "--since", "4h", "--json")
     assert done.returncode == 0, done.stderr
     report = orjson.loads(done.stdout.strip().splitlines()[-1])
     assert report["compared"] == report["shadow_answers"] == len(docs)
-    assert report["live_models"] == {"minilm-2head-v5": len(docs)}
+    assert report["live_models"] == {LIVE: len(docs)}
     sentiment = report["sentiment"]
     assert sum(sum(row.values()) for row in sentiment["confusion"].values()) == len(docs)
     same = sum(row.get(label, 0) for label, row in sentiment["confusion"].items())
