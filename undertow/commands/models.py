@@ -316,7 +316,8 @@ def written_data(
 ) -> None:
     """Write sentiment rows composed from text written for undertow (trader posts and market
     headlines with made-up tickers and companies) as a `text,label` CSV for `undertow train
-    --sentiment-train`: the kinds of text the licensed sets hardly label. Free to ship."""
+    --sentiment-train`: the kinds of text the licensed sets hardly label. Free to ship; keep
+    "written" at the start of the file's name and the model card names that licence."""
     from models.training.written import write_written  # noqa: PLC0415 (the train extra)
 
     try:

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from models.serving.labels import SENTIMENT_LABELS
+from models.training import card as card_io
 from models.training.datasets import read_labelled
 from tests.models.commands import undertow_with_registry as _run
 
@@ -50,3 +51,17 @@ def test_a_bad_count_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--count" in done.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_the_card_names_the_licence_of_written_rows() -> None:
+    card = {
+        "version": "v", "base_name": "b", "sentiment_labels": SENTIMENT_LABELS,
+        "topic_labels": ["t"], "max_length": 8,
+        "data": {"sentiment_train": [
+            {"path": ".undertow/data/written.csv", "sha256": "0" * 64},
+            {"path": "$UNDERTOW_DATA_DIR/financial_phrasebank/train.csv", "sha256": "1" * 64},
+        ]},
+    }  # fmt: skip
+    rows = [line for line in card_io.markdown(card).splitlines() if line.startswith("| ")]
+    assert any("written.csv" in r and "Apache-2.0" in r for r in rows)
+    assert any("financial_phrasebank" in r and "non-commercial" in r for r in rows)
