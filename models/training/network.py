@@ -72,3 +72,20 @@ class TwoHeadClassifier(nn.Module):
         model.sentiment.load_state_dict(heads["sentiment"])
         model.topic.load_state_dict(heads["topic"])
         return model, meta
+
+    @classmethod
+    def start(
+        cls, base: Path, sentiment_labels: list[str], topic_labels: list[str]
+    ) -> tuple[TwoHeadClassifier, bool]:
+        """The model training starts from, and whether its heads were trained before: one of
+        undertow's checkpoints with these labels goes on from its heads, so a retrain (on
+        corrections, say) starts from the model it improves; any other encoder gets new heads."""
+        meta_path = base / CHECKPOINT_META
+        if meta_path.is_file() and (base / CHECKPOINT_HEADS).is_file():
+            meta = json.loads(meta_path.read_text())
+            if (meta.get("sentiment_labels"), meta.get("topic_labels")) == (
+                sentiment_labels,
+                topic_labels,
+            ):
+                return cls.load(base)[0], True
+        return cls.from_base(base, len(sentiment_labels), len(topic_labels)), False

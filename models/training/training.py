@@ -278,8 +278,8 @@ class Trainer:
         self.feedback = self._add_feedback()
         self.dev = _dev_sets(config, self.tokenizer)
         self.dev_tasks: dict[str, Task] = {name: task for name, (task, _) in self.dev.items()}
-        self.model = TwoHeadClassifier.from_base(
-            config.base, len(SENTIMENT_LABELS), len(TOPIC_LABELS)
+        self.model, self.warm_start = TwoHeadClassifier.start(
+            config.base, list(SENTIMENT_LABELS), list(TOPIC_LABELS)
         )
         _maybe_lora(self.model, config.lora_r)
         self.model.to(self.device)
@@ -452,6 +452,8 @@ class Trainer:
         return {
             "base": str(cfg.base),
             "base_name": base_name(cfg.base),
+            # True: went on from the heads of an undertow checkpoint (--base), not new ones.
+            "warm_start": self.warm_start,
             "sentiment_labels": list(SENTIMENT_LABELS),
             "topic_labels": list(TOPIC_LABELS),
             "max_length": cfg.max_length,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import onnx
@@ -12,7 +13,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from models.serving.labels import SENTIMENT_LABELS
+from models.serving.labels import SENTIMENT_LABELS, TOPIC_LABELS
 from models.serving.provenance import default_base
 from models.training.datasets import read_labelled
 from models.training.network import TwoHeadClassifier
@@ -245,3 +246,26 @@ def test_distillation_pulls_the_student_towards_its_teachers_probabilities(
     gold = float(_dev_probabilities(tmp_path / "gold")[:, positive].mean())
     student = float(_dev_probabilities(tmp_path / "taught")[:, positive].mean())
     assert student > gold + 0.05
+
+
+def test_training_from_a_checkpoint_goes_on_from_its_heads(trained: Path, tmp_path: Path) -> None:
+    checkpoint = trained.parent / "checkpoints" / "smoke-a"
+    saved, _ = TwoHeadClassifier.load(checkpoint)
+    labels = (list(SENTIMENT_LABELS), list(TOPIC_LABELS))
+    model, warm = TwoHeadClassifier.start(checkpoint, *labels)
+    assert warm
+    assert torch.equal(model.sentiment.weight, saved.sentiment.weight)
+    assert torch.equal(model.topic.weight, saved.topic.weight)
+    # A plain encoder, or a checkpoint of other labels, starts with new heads.
+    assert not TwoHeadClassifier.start(default_base(), *labels)[1]
+    other = tmp_path / "other"
+    shutil.copytree(checkpoint, other)
+    meta = json.loads((other / "undertow.json").read_text())
+    (other / "undertow.json").write_text(json.dumps(meta | {"topic_labels": ["a", "b"]}))
+    fresh, warm = TwoHeadClassifier.start(other, *labels)
+    assert not warm
+    assert not torch.equal(fresh.sentiment.weight, saved.sentiment.weight)
+    assert torch.equal(  # the encoder is still the checkpoint's
+        fresh.encoder.embeddings.word_embeddings.weight,
+        saved.encoder.embeddings.word_embeddings.weight,
+    )
