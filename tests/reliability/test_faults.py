@@ -175,6 +175,8 @@ def test_workers_killed_while_their_batches_are_in_flight(
     pipeline: Pipeline, figure: Callable[[str], None]
 ) -> None:
     def fault() -> None:
+        # Both workers must be up and mid-backlog, not still starting, when Redis goes.
+        wait_for("the sink to index its first batch", lambda: pipeline.es_count() > 0)
         _stop("redis")  # both workers now hold a batch they cannot finish
         wait_for("the score worker to hold a batch", lambda: "retrying in" in pipeline.log("score"))
         wait_for("the sink worker to hold a batch",
