@@ -309,14 +309,10 @@ def written_rows(count: int, seed: int = 13) -> Iterator[tuple[str, str]]:
         yield text, label
 
 
-def write_written(out: Path, count: int, seed: int = 13) -> int:
-    """Write ``count`` rows to ``out`` as ``text,label``; returns how many."""
+def write_written(out: Path, count: int, seed: int = 13) -> None:
+    """Write ``count`` rows to ``out`` as ``text,label``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
-        written = 0
-        for text, label in written_rows(count, seed):
-            writer.writerow([text, label])
-            written += 1
-    return written
+        writer.writerows(written_rows(count, seed))

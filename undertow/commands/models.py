@@ -321,10 +321,10 @@ def written_data(
     from models.training.written import write_written  # noqa: PLC0415 (the train extra)
 
     try:
-        written = write_written(out, count, seed)
+        write_written(out, count, seed)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--count") from exc
-    err.print(f"{written} written sentiment rows (seed {seed}) → {out}")
+    err.print(f"{count} written sentiment rows (seed {seed}) → {out}")
 
 
 def _shadow_report(root: Path, version: str, at_least: int) -> dict[str, Any]:
