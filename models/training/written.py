@@ -198,6 +198,54 @@ HEAD_NEUTRAL = [
     "{c} to present at industry conference",
     "{c} files quarterly report",
 ]
+# Corporate events told from the company's side, the way news-headline sentiment sets score
+# them: a deal struck, money raised or a new chief hired is good news for the company named
+# first; directors walking out, a settlement paid or a regulator's rebuke is bad news. The
+# licensed sets mostly call such headlines neutral, so these rows are opt-in (``--events``).
+EVENT_POSITIVE = [
+    "{c} to buy {c2} in {amount} deal",
+    "{c} agrees to acquire {c2} for {amount}",
+    "{c} to sell {unit} to {c2} for {amount}",
+    "{c} sells {unit} to {c2}",
+    "{c} agrees to sell stake in {unit}",
+    "{c} raises {amount} to fund expansion",
+    "{c} raises {amount} ahead of stock market listing",
+    "{c} signs {amount} supply deal with {c2}",
+    "{c} signs {amount} energy deal in {region}",
+    "{c} hires former {c2} boss {person} as chief executive",
+    "{c} completes {amount} merger with {c2}",
+    "{c} wins approval for {c2} takeover",
+    "{c} launches {amount} share buyback",
+    "{c} launches refinancing of credit line",
+    "{c} in talks to buy {c2}",
+    "{c} expands in {region} with {c2} deal",
+    "{c} attracts more customers in {month}",
+    "{c} seals {amount} asset swap with {c2}",
+    "Investors tell {c2} to raise its offer for {c}",
+    "{c} lands {c2} in {amount} deal",
+]
+EVENT_NEGATIVE = [
+    "{c} finance director steps down",
+    "{c} loses two more directors",
+    "{c} chairman quits after {period} spell",
+    "{c} shakes up top management, replaces finance chief",
+    "{c} chief executive to step down {day}",
+    "{c} agrees to pay {amount} to settle {issue} claims",
+    "Regulator says {c} must do more to tackle {issue}",
+    "{c} outlook holds little cheer for investors",
+    "{c} raises less than expected in share sale",
+    "{c} abandons bid for {c2}",
+    "{c} loses {amount} contract to {c2}",
+    "{c} faces shareholder revolt over pay",
+    "{c} delays sale of {unit}",
+    "{c} becomes a shadow of its former self",
+    "{c} deal with {c2} collapses",
+    "{c} pressured to rethink strategy as shares lag",
+]
+UNITS = ["its retail arm", "its insurance unit", "its coffee chain", "its pharmacy business",
+         "its aluminium assets", "its broadband service", "its consumer finance arm",
+         "its agriculture business", "its shipping division", "its stores in Asia"]  # fmt: skip
+REGIONS = ["Egypt", "Brazil", "India", "Poland", "Mexico", "Vietnam", "Norway", "Kenya"]
 GOOD_EVENTS = ["earnings beat", "upbeat guidance", "strong sales", "a record quarter", "FDA nod"]
 SCANDALS = ["accounting probe", "board dispute", "fraud allegations", "investor revolt"]
 ISSUES = ["market abuse", "safety failings", "mis-selling", "data breach", "bribery"]
@@ -225,12 +273,21 @@ def _price(rng: random.Random) -> str:
     return f"{value:.2f}" if rng.random() < 0.6 else f"{value:.0f}"
 
 
+def _amount(rng: random.Random) -> str:
+    currency = rng.choice(["$", "£", "€"])
+    if rng.random() < 0.3:
+        return f"{currency}{rng.randint(1, 40)} {rng.choice(['bln', 'billion'])}"
+    return f"{currency}{rng.randint(2, 900)} {rng.choice(['mln', 'million', 'm'])}"
+
+
 def _link(rng: random.Random) -> str:
     code = "".join(rng.choices(string.ascii_letters + string.digits, k=5))
     return rng.choice(["http://stks.co/", "https://t.co/", "http://chart.ly/"]) + code
 
 
-def _fill(template: str, rng: random.Random, label: str) -> str:
+def _fill(
+    template: str, rng: random.Random, label: str, extra: dict[str, str] | None = None
+) -> str:
     price = _price(rng)
     values = {
         "t": _ticker(rng),
@@ -256,7 +313,7 @@ def _fill(template: str, rng: random.Random, label: str) -> str:
         "month": rng.choice(MONTHS),
         "amount": rng.choice(["$", "£", "€"]) + f"{rng.randint(2, 900)} million",
     }
-    return template.format(**values)
+    return template.format(**(values | (extra or {})))
 
 
 def _post(rng: random.Random, label: str) -> str:
@@ -277,6 +334,21 @@ def _headline(rng: random.Random, label: str) -> str:
     return text.title() if rng.random() < 0.25 else text
 
 
+def _event(rng: random.Random, label: str) -> str:
+    extra = {
+        "amount": _amount(rng),
+        "c2": _company(rng),
+        "unit": rng.choice(UNITS),
+        "region": rng.choice(REGIONS),
+        "person": "".join(rng.choices(SYLLABLES, k=2)).capitalize(),
+    }
+    template = rng.choice(EVENT_POSITIVE if label == "positive" else EVENT_NEGATIVE)
+    text = _fill(template, rng, label, extra)
+    if rng.random() < 0.15:
+        text = rng.choice(["UPDATE 1-", "Companies", "BRIEF-", "Sunday Papers: "]) + text
+    return text.title() if rng.random() < 0.25 else text
+
+
 # Shares of each label: posts are mostly polar (so are traders), headlines less so.
 MIX: list[tuple[Callable[[random.Random, str], str], str, float]] = [
     (_post, "positive", 0.30),
@@ -288,13 +360,19 @@ MIX: list[tuple[Callable[[random.Random, str], str], str, float]] = [
 ]
 
 
-def written_rows(count: int, seed: int = 13) -> Iterator[tuple[str, str]]:
-    """``count`` distinct (text, label) rows, the same for the same seed."""
+def written_rows(count: int, seed: int = 13, events: float = 0.0) -> Iterator[tuple[str, str]]:
+    """``count`` distinct (text, label) rows, the same for the same seed; a share ``events`` of
+    them are corporate-event headlines scored from the company's side (``EVENT_POSITIVE``)."""
     if count < 1:
         raise ValueError("count must be at least 1")
+    if not 0.0 <= events < 1.0:
+        raise ValueError("events must be a share from 0 up to (not including) 1")
     rng = random.Random(seed)  # noqa: S311 (training text, not secrets)
-    makers = [(make, label) for make, label, _ in MIX]
-    weights = [share for _, _, share in MIX]
+    mix = [(make, label, share * (1.0 - events)) for make, label, share in MIX]
+    if events > 0:  # none added otherwise, so the rows of a seed stay what they were
+        mix += [(_event, "positive", events * 0.6), (_event, "negative", events * 0.4)]
+    makers = [(make, label) for make, label, _ in mix]
+    weights = [share for _, _, share in mix]
     seen: set[str] = set()
     tries = 0
     while len(seen) < count:
@@ -309,10 +387,10 @@ def written_rows(count: int, seed: int = 13) -> Iterator[tuple[str, str]]:
         yield text, label
 
 
-def write_written(out: Path, count: int, seed: int = 13) -> None:
+def write_written(out: Path, count: int, seed: int = 13, events: float = 0.0) -> None:
     """Write ``count`` rows to ``out`` as ``text,label``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
-        writer.writerows(written_rows(count, seed))
+        writer.writerows(written_rows(count, seed, events))

@@ -313,6 +313,16 @@ def written_data(
     out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the CSV.")],
     count: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many rows.")] = 3000,
     seed: Annotated[int, typer.Option(help="The same seed writes the same rows.")] = 13,
+    events: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.9,
+            help="Share of rows that are corporate-event headlines scored from the company's "
+            "side (deals, fund-raising, new chiefs positive; departures, settlements, "
+            "rebukes negative), as news-headline sets score them. 0 adds none.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Write sentiment rows composed from text written for undertow (trader posts and market
     headlines with made-up tickers and companies) as a `text,label` CSV for `undertow train
@@ -321,10 +331,10 @@ def written_data(
     from models.training.written import write_written  # noqa: PLC0415 (the train extra)
 
     try:
-        write_written(out, count, seed)
+        write_written(out, count, seed, events)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--count") from exc
-    err.print(f"{count} written sentiment rows (seed {seed}) → {out}")
+    err.print(f"{count} written sentiment rows (seed {seed}, events {events:g}) → {out}")
 
 
 def _shadow_report(root: Path, version: str, at_least: int) -> dict[str, Any]:

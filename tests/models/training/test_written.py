@@ -46,6 +46,31 @@ def test_the_same_seed_writes_the_same_rows(tmp_path: Path) -> None:
     assert a != c
 
 
+def test_event_headlines_are_added_only_when_asked_for(tmp_path: Path) -> None:
+    plain, events = tmp_path / "written.csv", tmp_path / "written-events.csv"
+    for out, share in ((plain, "0"), (events, "0.5")):
+        done = _run(tmp_path, "written-data", "--out", str(out), "--count", "400",
+                    "--events", share)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    # The default writes what it wrote before the option existed, so a card's recipe holds.
+    default = tmp_path / "default.csv"
+    assert _run(tmp_path, "written-data", "--out", str(default), "--count", "400").returncode == 0
+    assert default.read_text() == plain.read_text()
+    rows = read_labelled([events], SENTIMENT_LABELS)
+    labelled = dict(zip(rows.texts, (SENTIMENT_LABELS[y] for y in rows.labels), strict=True))
+    deals = [t for t, label in labelled.items() if re.search(r"(?i)\b(to buy|acquire)\b", t)]
+    exits = [t for t in labelled if re.search(r"(?i)\b(steps? down|quits)\b", t)]
+    assert deals and exits
+    # A deal is good news for the buyer; a chief leaving is bad news, whatever the casing.
+    assert {labelled[t] for t in deals} == {"positive"}
+    assert {labelled[t] for t in exits} == {"negative"}
+    # Posts and the other headlines are still there, in a smaller share.
+    assert sum(bool(CASHTAG.search(t)) for t in rows.texts) > 100
+    done = _run(tmp_path, "written-data", "--out", str(tmp_path / "x.csv"), "--events", "1")
+    assert done.returncode == 2
+    assert "--events" in done.stderr
+
+
 def test_a_bad_count_is_refused(tmp_path: Path) -> None:
     done = _run(tmp_path, "written-data", "--out", str(tmp_path / "x.csv"), "--count", "0")
     assert done.returncode == 2
