@@ -9,7 +9,7 @@ composed at random from parts written for this module, with made-up tickers and 
 prices, links and the noise of real posts. Nothing is copied from any data set; the rows are as
 free to ship as the code.
 
-``undertow models written --out FILE`` writes them as a training CSV (``text,label``).
+``undertow written-data --out FILE`` writes them as a training CSV (``text,label``).
 """
 
 from __future__ import annotations
