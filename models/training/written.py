@@ -200,52 +200,50 @@ HEAD_NEUTRAL = [
 ]
 # Corporate events told from the company's side, the way news-headline sentiment sets score
 # them: a deal struck, money raised or a new chief hired is good news for the company named
-# first; directors walking out, a settlement paid or a regulator's rebuke is bad news. The
+# first; directors walking out, a settlement paid or a deal abandoned is bad news. The
 # licensed sets mostly call such headlines neutral, so these rows are opt-in (``--events``).
 EVENT_POSITIVE = [
     "{c} to buy {c2} in {amount} deal",
     "{c} agrees to acquire {c2} for {amount}",
+    "{c} to merge with {c2}",
+    "{c} in talks to buy {c2}",
+    "{c} completes {amount} takeover of {c2}",
+    "{c} wins approval for {c2} takeover",
     "{c} to sell {unit} to {c2} for {amount}",
     "{c} sells {unit} to {c2}",
-    "{c} agrees to sell stake in {unit}",
-    "{c} raises {amount} to fund expansion",
-    "{c} raises {amount} ahead of stock market listing",
-    "{c} signs {amount} supply deal with {c2}",
-    "{c} signs {amount} energy deal in {region}",
-    "{c} hires former {c2} boss {person} as chief executive",
-    "{c} completes {amount} merger with {c2}",
-    "{c} wins approval for {c2} takeover",
+    "{c} buys stake in {c2}",
+    "{c} raises {amount} in share placing",
+    "{c} secures {amount} funding round",
     "{c} launches {amount} share buyback",
-    "{c} launches refinancing of credit line",
-    "{c} in talks to buy {c2}",
-    "{c} expands in {region} with {c2} deal",
-    "{c} attracts more customers in {month}",
-    "{c} seals {amount} asset swap with {c2}",
-    "Investors tell {c2} to raise its offer for {c}",
-    "{c} lands {c2} in {amount} deal",
+    "{c} signs {amount} supply deal with {c2}",
+    "{c} forms joint venture with {c2} in {region}",
+    "{c} agrees partnership with {c2}",
+    "{c} opens new plant in {region}",
+    "{c} appoints {person} as chief executive",
+    "{c} hires {c2} veteran {person} to lead {unit}",
 ]
 EVENT_NEGATIVE = [
     "{c} finance director steps down",
-    "{c} loses two more directors",
+    "{c} finance chief resigns",
     "{c} chairman quits after {period} spell",
-    "{c} shakes up top management, replaces finance chief",
     "{c} chief executive to step down {day}",
+    "{c} founder leaves the board",
+    "{c} loses operations chief to {c2}",
     "{c} agrees to pay {amount} to settle {issue} claims",
-    "Regulator says {c} must do more to tackle {issue}",
-    "{c} outlook holds little cheer for investors",
-    "{c} raises less than expected in share sale",
     "{c} abandons bid for {c2}",
+    "{c} scraps merger with {c2}",
+    "{c} deal with {c2} collapses",
     "{c} loses {amount} contract to {c2}",
     "{c} faces shareholder revolt over pay",
     "{c} delays sale of {unit}",
-    "{c} becomes a shadow of its former self",
-    "{c} deal with {c2} collapses",
-    "{c} pressured to rethink strategy as shares lag",
+    "{c} shelves expansion plans",
+    "{c} pulls out of {region}",
+    "{c} writes down {amount} on {unit}",
 ]
-UNITS = ["its retail arm", "its insurance unit", "its coffee chain", "its pharmacy business",
-         "its aluminium assets", "its broadband service", "its consumer finance arm",
-         "its agriculture business", "its shipping division", "its stores in Asia"]  # fmt: skip
-REGIONS = ["Egypt", "Brazil", "India", "Poland", "Mexico", "Vietnam", "Norway", "Kenya"]
+UNITS = ["its cement unit", "its insurance arm", "its hotel chain", "its chemicals division",
+         "its data centre business", "its logistics arm", "its European stores",
+         "its software unit", "its packaging business", "its water utility stake"]  # fmt: skip
+REGIONS = ["Brazil", "India", "Poland", "Mexico", "Vietnam", "Canada", "Chile", "Turkey"]
 GOOD_EVENTS = ["earnings beat", "upbeat guidance", "strong sales", "a record quarter", "FDA nod"]
 SCANDALS = ["accounting probe", "board dispute", "fraud allegations", "investor revolt"]
 ISSUES = ["market abuse", "safety failings", "mis-selling", "data breach", "bribery"]
@@ -345,7 +343,7 @@ def _event(rng: random.Random, label: str) -> str:
     template = rng.choice(EVENT_POSITIVE if label == "positive" else EVENT_NEGATIVE)
     text = _fill(template, rng, label, extra)
     if rng.random() < 0.15:
-        text = rng.choice(["UPDATE 1-", "Companies", "BRIEF-", "Sunday Papers: "]) + text
+        text = rng.choice(["UPDATE 1-", "UPDATE 2-", "BRIEF-"]) + text
     return text.title() if rng.random() < 0.25 else text
 
 
