@@ -320,7 +320,7 @@ def written_data(
             max=0.9,
             help="Share of rows that are corporate-event headlines scored from the company's "
             "side (deals, fund-raising, new chiefs positive; departures, settlements, "
-            "rebukes negative), as news-headline sets score them. 0 adds none.",
+            "failed deals negative), as news-headline sets score them. 0 adds none.",
         ),
     ] = 0.0,
 ) -> None:
