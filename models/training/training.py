@@ -203,6 +203,11 @@ def _evaluate(
     return results
 
 
+def dev_metrics(model: TwoHeadClassifier, config: TrainConfig, tokenizer: Any) -> dict[str, Any]:
+    """The figures of ``model`` on the dev files of ``config``, as training records them."""
+    return _evaluate(model, _dev_sets(config, tokenizer), tokenizer.pad_token_id)
+
+
 def selection_score(dev_metrics: dict[str, dict[str, Any]], dev_tasks: dict[str, Task]) -> float:
     """Mean sentiment macro-F1 over its dev files, averaged with topic accuracy."""
     sent = [m["macro_f1"] for n, m in dev_metrics.items() if dev_tasks[n] == "sentiment"]

@@ -230,6 +230,47 @@ def export_cmd(
         err.print(f"[green]exported[/] {version} → {target}")
 
 
+@app.command("average")
+def average_cmd(
+    ctx: typer.Context,
+    first: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A checkpoint.")],
+    second: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="One trained from the same start.")
+    ],
+    weight: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of SECOND in the mean (0-1).")
+    ] = 0.5,
+    version: Annotated[str, typer.Option(help="Name of the averaged checkpoint.")] = "",
+    out: Annotated[Path | None, typer.Option(help="Checkpoint directory.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Average the weights of two checkpoints trained on from the same one (a model soup):
+    keeps part of what SECOND learnt at a fraction of what it cost elsewhere. Writes a
+    checkpoint with its dev figures; `undertow export` it like any other."""
+    from models.training.averaging import average  # noqa: PLC0415 (torch, `train` extra)
+
+    if not 0.0 < weight < 1.0:
+        raise typer.BadParameter("must be between 0 and 1, both excluded", param_hint="--weight")
+    if not version and out is None:
+        raise typer.BadParameter(
+            "name the result (--version) or give --out", param_hint="--version"
+        )
+    checkpoint = out or _registry(ctx).root.parent / "checkpoints" / version
+    if checkpoint.resolve() in (first.resolve(), second.resolve()):
+        raise typer.BadParameter("must not overwrite FIRST or SECOND", param_hint="--out")
+    try:
+        meta = average(first, second, weight, checkpoint, _command_line())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SECOND") from exc
+    result = {"checkpoint": str(checkpoint), "weight": weight, "dev_metrics": meta["dev_metrics"]}
+    if as_json:
+        echo_json(result)
+    else:
+        for name, m in meta["dev_metrics"].items():
+            err.print(f"  {name}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}")
+        err.print(f"[green]averaged[/] {first.name} and {second.name} ({weight:g}) → {checkpoint}")
+
+
 def _model_dir(ctx: typer.Context, model: str | None) -> Path:
 
     if model is None:

@@ -269,3 +269,55 @@ def test_training_from_a_checkpoint_goes_on_from_its_heads(trained: Path, tmp_pa
         fresh.encoder.embeddings.word_embeddings.weight,
         saved.encoder.embeddings.word_embeddings.weight,
     )
+
+
+def test_averaging_two_checkpoints_writes_their_weighted_mean(
+    trained: Path, tmp_path: Path
+) -> None:
+    first = trained.parent / "checkpoints" / "smoke-a"
+    # A second run on from the first, with one more training file (its rows written here).
+    extra = tmp_path / "written-extra.csv"
+    shutil.copy(SENTIMENT / "train.csv", extra)
+    on = _run(trained, "train", "--base", str(first), *DATA, "--sentiment-train", str(extra),
+              "--epochs", "1", "--limit", "120", "--learning-rate", "1e-4", "--no-export",
+              "--version", "smoke-b")  # fmt: skip
+    assert on.returncode == 0, on.stderr[-3000:]
+    second = trained.parent / "checkpoints" / "smoke-b"
+    done = _run(trained, "average", str(first), str(second), "--weight", "0.25",
+                "--version", "smoke-ab", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = Path(json.loads(done.stdout)["checkpoint"])
+    a, b, mean = (TwoHeadClassifier.load(p)[0].state_dict() for p in (first, second, out))
+    moved = [k for k in a if a[k].is_floating_point() and not torch.equal(a[k], b[k])]
+    assert moved  # the second run changed the weights, so the mean is a new model
+    for k in a:
+        expected = 0.75 * a[k] + 0.25 * b[k] if a[k].is_floating_point() else a[k]
+        assert torch.allclose(mean[k], expected, atol=1e-6), k
+    meta = json.loads((out / "undertow.json").read_text())
+    assert meta["averaged"]["weight"] == 0.25
+    assert meta["averaged"]["second"]["checkpoint"] == str(second)
+    # The card names every file either run learnt from, and the mean's own dev figures.
+    trained_on = [f["path"] for f in meta["data"]["sentiment_train"]]
+    assert trained_on.count(str(extra)) == 1 and str(SENTIMENT / "train.csv") in trained_on
+    assert set(meta["dev_metrics"]) == set(json.loads((first / "undertow.json").read_text())[
+        "dev_metrics"])  # fmt: skip
+    exported = _run(trained, "export", str(out), "--version", "smoke-ab", "--variant", "int8")
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    card = json.loads((trained / "smoke-ab" / "card.json").read_text())
+    # Where the parents lay, as a card may show it: not this machine's path.
+    assert card["averaged"]["first"]["checkpoint"] == "checkpoints/smoke-a"
+
+
+def test_averaging_refuses_what_cannot_be_averaged(trained: Path, tmp_path: Path) -> None:
+    first = trained.parent / "checkpoints" / "smoke-a"
+    other = tmp_path / "other"
+    shutil.copytree(first, other)
+    meta = json.loads((other / "undertow.json").read_text())
+    (other / "undertow.json").write_text(json.dumps(meta | {"topic_labels": ["a", "b"]}))
+    done = _run(trained, "average", str(first), str(other), "--version", "x")
+    assert done.returncode == 2
+    assert "topic_labels" in done.stderr
+    done = _run(trained, "average", str(first), str(first), "--weight", "1", "--version", "x")
+    assert done.returncode == 2
+    assert "--weight" in done.stderr
+    assert not (trained.parent / "checkpoints" / "x").exists()
