@@ -72,6 +72,9 @@ def average(
     )
     tokenizer = AutoTokenizer.from_pretrained(str(first))
     config = TrainConfig.model_validate(meta["hyperparameters"])
+    missing = [p for p in (*config.sentiment_dev, *config.topic_dev) if not p.is_file()]
+    if missing:  # the mean's figures are measured where the first's were
+        raise ValueError(f"{first}'s dev file {missing[0]} is not on this machine")
     out_meta = meta | {
         "base": str(first),
         "warm_start": True,

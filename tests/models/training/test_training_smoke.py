@@ -317,6 +317,14 @@ def test_averaging_refuses_what_cannot_be_averaged(trained: Path, tmp_path: Path
     done = _run(trained, "average", str(first), str(other), "--version", "x")
     assert done.returncode == 2
     assert "topic_labels" in done.stderr
+    # Its dev figures are measured on the first's dev files: it says so when they are missing.
+    moved = tmp_path / "moved"
+    shutil.copytree(first, moved)
+    params = meta["hyperparameters"] | {"topic_dev": [str(tmp_path / "gone.csv")]}
+    (moved / "undertow.json").write_text(json.dumps(meta | {"hyperparameters": params}))
+    done = _run(trained, "average", str(moved), str(first), "--version", "x")
+    assert done.returncode == 2
+    assert "gone.csv" in done.stderr
     done = _run(trained, "average", str(first), str(first), "--weight", "1", "--version", "x")
     assert done.returncode == 2
     assert "--weight" in done.stderr
