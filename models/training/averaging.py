@@ -53,14 +53,19 @@ def average(
             raise ValueError(
                 f"{path} is not an undertow training checkpoint (no {CHECKPOINT_META})"
             )
-    metas = [json.loads((path / CHECKPOINT_META).read_text()) for path in (first, second)]
+    meta: dict[str, Any] = json.loads((first / CHECKPOINT_META).read_text())
+    other_meta: dict[str, Any] = json.loads((second / CHECKPOINT_META).read_text())
     for key in SHARED:
-        if metas[0].get(key) != metas[1].get(key):
+        if meta.get(key) != other_meta.get(key):
             raise ValueError(
-                f"the checkpoints differ in {key} ({metas[0].get(key)!r} / {metas[1].get(key)!r})"
+                f"the checkpoints differ in {key} ({meta.get(key)!r} / {other_meta.get(key)!r})"
             )
-    model, meta = TwoHeadClassifier.load(first)
-    other, other_meta = TwoHeadClassifier.load(second)
+    config = TrainConfig.model_validate(meta["hyperparameters"])
+    missing = [p for p in (*config.sentiment_dev, *config.topic_dev) if not p.is_file()]
+    if missing:  # the mean's figures are measured where the first's were
+        raise ValueError(f"{first}'s dev file {missing[0]} is not on this machine")
+    model = TwoHeadClassifier.load(first)[0]
+    other = TwoHeadClassifier.load(second)[0]
     mine, theirs = model.state_dict(), other.state_dict()
     if mine.keys() != theirs.keys() or any(v.shape != theirs[k].shape for k, v in mine.items()):
         raise ValueError("the checkpoints are not the same network (parameters differ)")
@@ -71,10 +76,6 @@ def average(
         }
     )
     tokenizer = AutoTokenizer.from_pretrained(str(first))
-    config = TrainConfig.model_validate(meta["hyperparameters"])
-    missing = [p for p in (*config.sentiment_dev, *config.topic_dev) if not p.is_file()]
-    if missing:  # the mean's figures are measured where the first's were
-        raise ValueError(f"{first}'s dev file {missing[0]} is not on this machine")
     out_meta = meta | {
         "base": str(first),
         "warm_start": True,

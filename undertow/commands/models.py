@@ -261,7 +261,7 @@ def average_cmd(
     try:
         meta = average(first, second, weight, checkpoint, _command_line())
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="SECOND") from exc
+        raise typer.BadParameter(str(exc), param_hint="FIRST, SECOND") from exc
     result = {"checkpoint": str(checkpoint), "weight": weight, "dev_metrics": meta["dev_metrics"]}
     if as_json:
         echo_json(result)
