@@ -33,6 +33,7 @@ from alerting.api.deps import Services, Svc
 from alerting.auth import FailedAuthLimiter
 from alerting.exceptions import AlertingError
 from streaming.exceptions import StreamingError
+from streaming.retry import is_transient
 
 log = logging.getLogger(__name__)
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -103,12 +104,28 @@ async def _secure(request: Request, call_next: Callable[[Request], Any]) -> Resp
     return response
 
 
+def _unavailable(exc: Exception) -> bool:
+    """Whether ``exc`` says a backing service is down or not yet ready (503 to the caller)
+    rather than that the request or this code is wrong (500 and a traceback in the log)."""
+    if isinstance(exc, ApiError | TransportError):
+        # An Elasticsearch answer of 5xx (a new index whose shards are still starting, a node
+        # leaving) or no answer at all; its 4xx answers would be our bug and stay 500.
+        return is_transient(exc)
+    return isinstance(exc, redis.RedisError | StreamingError | AlertingError)
+
+
 async def _count(request: Request, call_next: Callable[[Request], Any]) -> Response:
     try:
         response: Response = await call_next(request)
-    except (redis.RedisError, StreamingError, AlertingError) as exc:
+    except Exception as exc:
+        if not _unavailable(exc):
+            raise
         log.warning("request failed: %s", type(exc).__name__)
-        response = JSONResponse({"detail": "a backing service is unavailable"}, status_code=503)
+        response = JSONResponse(
+            {"detail": "a backing service is unavailable; try again shortly"},
+            status_code=503,
+            headers={"retry-after": "1"},
+        )
     route = request.scope.get("route")
     request.app.state.requests.labels(
         getattr(route, "path", "other"), str(response.status_code)

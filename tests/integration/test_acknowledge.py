@@ -64,8 +64,12 @@ def test_an_acknowledged_alert_waits_for_its_escalation_and_is_mailed_then(
     store(_docs("WARN", negative=10, neutral=10))  # half negative: a warning
 
     def warning() -> dict[str, Any] | None:
-        items = httpx.get(f"{url}/api/alerts", params={"rule": "negative_spike",
-                          "scope": "ticker:WARN"}, headers=ANALYST).json()["items"]  # fmt: skip
+        resp = httpx.get(f"{url}/api/alerts", params={"rule": "negative_spike",
+                         "scope": "ticker:WARN"}, headers=ANALYST)  # fmt: skip
+        if resp.status_code == 503:  # the alerts index is new and its shard still starting
+            return None
+        assert resp.status_code == 200, resp.text
+        items = resp.json()["items"]
         return items[0] if items else None
 
     alert = eventually(warning, 60, "the warning fired and indexed")
