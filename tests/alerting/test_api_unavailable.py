@@ -39,10 +39,8 @@ class Answers:
 
     def __init__(self, status: int) -> None:
         self.status = status
-        self.searches = 0
 
     def search(self, **_: Any) -> dict[str, Any]:
-        self.searches += 1
         meta = ApiResponseMeta(self.status, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "h", 1))
         raise ApiError("search_phase_execution_exception", meta, {})
 
