@@ -171,15 +171,10 @@ def feedback(alert_id: str, body: FeedbackBody, services: Svc, who: Analyst) -> 
         return judged
     # Gone from the live store (older than its retention): the history's copy takes it; the
     # evaluator no longer writes that alert, so nothing overwrites it.
-    try:
-        old = indexed_alert(services.es, services.alerts_index, alert_id)
-        if old is None:
-            raise HTTPException(404, f"no alert {alert_id}")
-        verdict = Feedback(verdict=body.verdict, by=who.who, at=at, note=body.note)
-        services.es.update(index=services.alerts_index, id=alert_id, refresh="wait_for",
-                           doc={"feedback": verdict.model_dump(mode="json")})  # fmt: skip
-    except (ApiError, TransportError) as exc:
-        raise HTTPException(503, "the alert history is unavailable") from exc
+    old = _found(indexed_alert(services.es, services.alerts_index, alert_id), alert_id)
+    verdict = Feedback(verdict=body.verdict, by=who.who, at=at, note=body.note)
+    services.es.update(index=services.alerts_index, id=alert_id, refresh="wait_for",
+                       doc={"feedback": verdict.model_dump(mode="json")})  # fmt: skip
     return old.model_copy(update={"feedback": verdict})
 
 

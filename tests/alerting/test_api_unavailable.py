@@ -20,8 +20,10 @@ HEADERS = {"Authorization": f"Bearer {ANALYST}"}
 
 
 def _client(es: Any) -> TestClient:
+    # No alert in the live store: the routes that fall back to the history ask Elasticsearch.
+    live = SimpleNamespace(get=lambda *_: None, judge=lambda *_: None)
     services = SimpleNamespace(
-        keyring=KeyRing.load(f"analyst:{ANALYST}"), es=es, alerts_index="t-alerts"
+        keyring=KeyRing.load(f"analyst:{ANALYST}"), es=es, alerts_index="t-alerts", alerts=live
     )
     app = create_app(services)  # type: ignore[arg-type]
     return TestClient(app, raise_server_exceptions=False)
@@ -50,6 +52,14 @@ def test_unreachable_elasticsearch_is_a_503_with_a_retry_after() -> None:
     response = _client(es).get("/api/alerts", headers=HEADERS)
     assert response.status_code == 503
     assert "unavailable" in response.json()["detail"]
+    assert response.headers["retry-after"] == "1"
+
+
+def test_feedback_on_an_old_alert_while_elasticsearch_is_down_is_a_503() -> None:
+    es = Elasticsearch(f"http://127.0.0.1:{_closed_port()}", request_timeout=2, max_retries=0)
+    response = _client(es).post("/api/alerts/a1/feedback", json={"verdict": "noise"},
+                                headers=HEADERS)  # fmt: skip
+    assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
 
 
