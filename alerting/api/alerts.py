@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from elasticsearch import ApiError, TransportError
+from elasticsearch import ApiError
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,7 @@ from alerting.records import MAX_NOTE_CHARS, Alert, Feedback, ScopeKind, Verdict
 from alerting.rules.base import Severity
 from streaming import keys
 from streaming.exceptions import StreamingError
+from streaming.retry import is_transient
 from streaming.trends import parse_scope
 
 router = APIRouter(prefix="/api")
@@ -118,7 +119,9 @@ def get_alert(alert_id: str, services: Svc, _: Analyst) -> Alert:
     if alert is None:
         try:
             alert = indexed_alert(services.es, services.alerts_index, alert_id)
-        except (ApiError, TransportError):
+        except ApiError as exc:  # an id Elasticsearch refuses is no alert of ours
+            if is_transient(exc):
+                raise  # down or not ready: 503, not "no such alert"
             alert = None
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id}")

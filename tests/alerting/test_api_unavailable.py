@@ -63,6 +63,11 @@ def test_feedback_on_an_old_alert_while_elasticsearch_is_down_is_a_503() -> None
     assert response.headers["retry-after"] == "1"
 
 
+def test_an_alert_asked_for_while_elasticsearch_is_down_is_a_503_not_a_404() -> None:
+    es = Elasticsearch(f"http://127.0.0.1:{_closed_port()}", request_timeout=2, max_retries=0)
+    assert _client(es).get("/api/alerts/a1", headers=HEADERS).status_code == 503
+
+
 def test_shards_still_starting_are_a_503_not_a_500() -> None:
     response = _client(Answers(503)).get("/api/alerts", headers=HEADERS)
     assert response.status_code == 503
